@@ -1,0 +1,1 @@
+"""Tenantry: hierarchical multi-tenant management and billing over GraphQL."""

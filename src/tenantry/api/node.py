@@ -1,0 +1,46 @@
+"""``node(id)`` / ``nodes(ids)``: any global id, through the caller's scope."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from strawberry import relay
+
+from tenantry.api.context import Context
+from tenantry.api.relay import decode_id
+from tenantry.api.types.tenant import to_gql_tenant
+from tenantry.api.types.user import to_gql_api_token, to_gql_user
+
+
+def _by_id(
+    loader: Callable[[Context], Any], convert: Callable[[Any], relay.Node]
+) -> Callable[[Context, int], Awaitable[relay.Node | None]]:
+    async def resolve(context: Context, pk: int) -> relay.Node | None:
+        row = await loader(context).load(pk)
+        return None if row is None else convert(row)
+
+    return resolve
+
+
+# One entry per Node type: how to load it, scoped, by database id.
+NODE_RESOLVERS: dict[str, Callable[[Context, int], Awaitable[relay.Node | None]]] = {
+    "Tenant": _by_id(lambda c: c.loaders.tenant_by_id, to_gql_tenant),
+    "User": _by_id(lambda c: c.loaders.user_by_id, to_gql_user),
+    "ApiToken": _by_id(lambda c: c.loaders.api_token_by_id, to_gql_api_token),
+}
+
+
+async def resolve_node(context: Context, global_id: str) -> relay.Node | None:
+    try:
+        type_name = relay.GlobalID.from_id(global_id).type_name
+    except (relay.GlobalIDValueError, ValueError):
+        return None
+    resolver = NODE_RESOLVERS.get(type_name)
+    pk = decode_id(global_id, type_name)
+    if resolver is None or pk is None:
+        return None
+    return await resolver(context, pk)
+
+
+async def resolve_nodes(context: Context, global_ids: list[str]) -> list[relay.Node | None]:
+    return list(await asyncio.gather(*(resolve_node(context, gid) for gid in global_ids)))

@@ -1,0 +1,73 @@
+"""Relay plumbing: global ids, page arguments and connections with ``totalCount``."""
+
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+import strawberry
+from strawberry import relay
+
+from tenantry.api.errors import ClientError
+from tenantry.core.pagination import InvalidCursor, Page, PageRequest, decode_cursor, encode_cursor
+from tenantry.settings import Settings
+
+NodeType = TypeVar("NodeType", bound=relay.Node)
+Row = TypeVar("Row")
+
+
+def decode_id(value: str | None, type_name: str) -> int | None:
+    """The database id inside a global id of ``type_name``; None for anything else.
+
+    Malformed ids, ids of another type and unknown ids all end up as "not found", so a
+    client cannot tell a bad id from an object it may not see.
+    """
+    if value is None:
+        return None
+    try:
+        gid = relay.GlobalID.from_id(value)
+    except (relay.GlobalIDValueError, ValueError):
+        return None
+    if gid.type_name != type_name or not gid.node_id.isdigit():
+        return None
+    return int(gid.node_id)
+
+
+def page_request(settings: Settings, first: int | None, after: str | None) -> PageRequest:
+    size = settings.default_page_size if first is None else first
+    if not 0 <= size <= settings.max_page_size:
+        raise ClientError(f"'first' must be between 0 and {settings.max_page_size}; got {size}.")
+    try:
+        after_key = None if after is None else decode_cursor(after)
+    except InvalidCursor as exc:
+        raise ClientError("'after' is not a cursor this API gave out.") from exc
+    return PageRequest(first=size, after=after_key)
+
+
+@strawberry.type(description="A page of a list, with the size of the whole list.")
+class Connection(relay.Connection[NodeType], Generic[NodeType]):
+    _count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="How many items the whole list holds (all pages).")
+    async def total_count(self) -> int:
+        return await self._count()
+
+
+def build_connection(
+    page: Page[Row],
+    request: PageRequest,
+    to_node: Callable[[Row], NodeType],
+    count: Callable[[], Awaitable[int]],
+) -> Connection[NodeType]:
+    edges = [
+        relay.Edge(cursor=encode_cursor(row.id), node=to_node(row))  # type: ignore[attr-defined]
+        for row in page.items
+    ]
+    return Connection(
+        edges=edges,
+        page_info=relay.PageInfo(
+            has_next_page=page.has_next,
+            has_previous_page=request.after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        _count=count,
+    )

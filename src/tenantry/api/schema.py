@@ -1,0 +1,91 @@
+"""The GraphQL schema: queries, mutations, and the schema object with its extensions."""
+
+import strawberry
+from graphql import GraphQLError
+from strawberry import relay
+from strawberry.types import ExecutionContext
+
+from tenantry.api.errors import ClientError, log_unexpected
+from tenantry.api.info import Info
+from tenantry.api.limits import schema_extensions
+from tenantry.api.mutations.tenants import TenantMutations
+from tenantry.api.mutations.users import UserMutations
+from tenantry.api.node import resolve_node, resolve_nodes
+from tenantry.api.relay import Connection, build_connection, decode_id, page_request
+from tenantry.api.types.tenant import TenantType, to_gql_tenant
+from tenantry.api.types.user import Viewer
+from tenantry.settings import Settings
+from tenantry.tenants import repository as tenants_repo
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Any object by global id; null when absent or not visible.")
+    async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:
+        return await resolve_node(info.context, id)
+
+    @strawberry.field(
+        description="Objects by global ids, in order; null where absent or not visible."
+    )
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[relay.Node | None]:
+        limit = info.context.settings.max_page_size
+        if len(ids) > limit:
+            raise ClientError(f"Ask for at most {limit} ids at once.")
+        return await resolve_nodes(info.context, list(ids))
+
+    @strawberry.field(description="Who this request acts as.")
+    def viewer(self, info: Info) -> Viewer:
+        actor = info.context.actor
+        return Viewer(role=actor.role, _principal=actor)
+
+    @strawberry.field(description="A tenant by id or moniker; null when absent or not visible.")
+    async def tenant(
+        self, info: Info, id: strawberry.ID | None = None, moniker: str | None = None
+    ) -> TenantType | None:
+        if (id is None) == (moniker is None):
+            raise ClientError("Give exactly one of 'id' or 'moniker'.")
+        context = info.context
+        if moniker is not None:
+            async with context.db.read() as session:
+                row = await tenants_repo.get_by_moniker(session, context.actor.scope, moniker)
+        else:
+            pk = decode_id(id, "Tenant")
+            row = None if pk is None else await context.loaders.tenant_by_id.load(pk)
+        return None if row is None else to_gql_tenant(row)
+
+    @strawberry.field(description="Every tenant you can see, oldest first.")
+    async def tenants(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        search: str | None = None,
+    ) -> Connection[TenantType]:
+        context = info.context
+        scope = context.actor.scope
+        request = page_request(context.settings, first, after)
+        async with context.db.read() as session:
+            page = await tenants_repo.visible_page(session, scope, request, search)
+
+        async def count() -> int:
+            async with context.db.read() as session:
+                return await tenants_repo.visible_count(session, scope, search)
+
+        return build_connection(page, request, to_gql_tenant, count)
+
+
+@strawberry.type
+class Mutation(TenantMutations, UserMutations):
+    pass
+
+
+class TenantrySchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Expected errors (validation, client errors) are the client's business; log the rest.
+        log_unexpected(errors, execution_context.context if execution_context else None)
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    return TenantrySchema(query=Query, mutation=Mutation, extensions=schema_extensions(settings))

@@ -1,0 +1,12 @@
+"""Domain enums exposed to GraphQL under their own names."""
+
+import strawberry
+
+from tenantry.auth.models import Role
+from tenantry.tenants.models import SubscriptionType, TenantKind
+
+strawberry.enum(Role, description="ADMIN may change things; VIEWER only reads.")
+strawberry.enum(TenantKind, description="How a tenant hangs under its parent.")
+strawberry.enum(SubscriptionType)
+
+__all__ = ["Role", "SubscriptionType", "TenantKind"]

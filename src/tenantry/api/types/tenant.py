@@ -1,0 +1,85 @@
+"""The Tenant type."""
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry import relay
+
+from tenantry.api.info import Info
+from tenantry.api.relay import Connection, build_connection, page_request
+from tenantry.api.types.enums import SubscriptionType, TenantKind
+from tenantry.tenants.models import Tenant
+
+if TYPE_CHECKING:
+    from tenantry.api.types.user import UserType
+
+UserRef = Annotated["UserType", strawberry.lazy("tenantry.api.types.user")]
+
+
+@strawberry.type(name="Tenant", description="A tenant: the platform, a reseller, a sub-tenant...")
+class TenantType(relay.Node):
+    id: relay.NodeID[int]
+    name: str
+    moniker: str = strawberry.field(description="Globally unique; lowercase, digits, '_' and '-'.")
+    kind: TenantKind
+    depth: int = strawberry.field(description="0 for the platform (root) tenant.")
+    is_partner: bool
+    subscription_types: list[SubscriptionType]
+    inherit_sponsor_operators: bool
+    customer_top_up_url: str | None = strawberry.field(description="The top-up URL template.")
+    currency: str = strawberry.field(description="ISO 4217 code.")
+    country: str | None = strawberry.field(description="ISO 3166-1 alpha-2 code.")
+    partner_access: bool = strawberry.field(description="A managed tenant lets its partner in.")
+    created_at: datetime
+    _row: strawberry.Private[Tenant]
+
+    @strawberry.field(description="Null for the root, and when you cannot see the parent.")
+    async def parent(self, info: Info) -> "TenantType | None":
+        if self._row.parent_id is None:
+            return None
+        row = await info.context.loaders.tenant_by_id.load(self._row.parent_id)
+        return None if row is None else to_gql_tenant(row)
+
+    @strawberry.field(description="Direct sub-tenants, oldest first.")
+    async def sub_tenants(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection["TenantType"]:
+        loaders = info.context.loaders
+        request = page_request(info.context.settings, first, after)
+        page = await loaders.sub_tenant_page.load((self.id, request))
+        return build_connection(
+            page, request, to_gql_tenant, lambda: loaders.sub_tenant_count.load(self.id)
+        )
+
+    @strawberry.field(description="Users of this tenant, oldest first.")
+    async def users(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[UserRef]:
+        from tenantry.api.types.user import to_gql_user
+
+        loaders = info.context.loaders
+        request = page_request(info.context.settings, first, after)
+        page = await loaders.user_page.load((self.id, request))
+        return build_connection(
+            page, request, to_gql_user, lambda: loaders.user_count.load(self.id)
+        )
+
+
+def to_gql_tenant(row: Tenant) -> TenantType:
+    return TenantType(
+        id=row.id,
+        name=row.name,
+        moniker=row.moniker,
+        kind=row.kind,
+        depth=row.depth,
+        is_partner=row.is_partner,
+        subscription_types=[SubscriptionType(t) for t in row.subscription_types],
+        inherit_sponsor_operators=row.inherit_sponsor_operators,
+        customer_top_up_url=row.customer_top_up_url,
+        currency=row.currency,
+        country=row.country,
+        partner_access=row.partner_access,
+        created_at=row.created_at,
+        _row=row,
+    )

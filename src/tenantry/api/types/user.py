@@ -1,0 +1,84 @@
+"""User, API token and Viewer types."""
+
+from datetime import datetime
+
+import strawberry
+from strawberry import relay
+
+from tenantry.api.info import Info
+from tenantry.api.types.enums import Role
+from tenantry.api.types.tenant import TenantType, to_gql_tenant
+from tenantry.auth.models import ApiToken, User
+from tenantry.auth.principal import Principal
+
+
+@strawberry.type(name="User")
+class UserType(relay.Node):
+    id: relay.NodeID[int]
+    email: str
+    name: str
+    role: Role
+    created_at: datetime
+    _row: strawberry.Private[User]
+
+    @strawberry.field
+    async def tenant(self, info: Info) -> TenantType:
+        row = await info.context.loaders.tenant_by_id.load(self._row.tenant_id)
+        # A user is only visible when its tenant is, so the tenant is always there.
+        assert row is not None
+        return to_gql_tenant(row)
+
+
+def to_gql_user(row: User) -> UserType:
+    return UserType(
+        id=row.id,
+        email=row.email,
+        name=row.name,
+        role=row.role,
+        created_at=row.created_at,
+        _row=row,
+    )
+
+
+@strawberry.type(name="ApiToken", description="An API token. Its secret is shown only once.")
+class ApiTokenType(relay.Node):
+    id: relay.NodeID[int]
+    name: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    _row: strawberry.Private[ApiToken]
+
+    @strawberry.field
+    async def user(self, info: Info) -> UserType:
+        row = await info.context.loaders.user_by_id.load(self._row.user_id)
+        assert row is not None
+        return to_gql_user(row)
+
+
+def to_gql_api_token(row: ApiToken) -> ApiTokenType:
+    return ApiTokenType(
+        id=row.id,
+        name=row.name,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+        _row=row,
+    )
+
+
+@strawberry.type(description="Who this request acts as.")
+class Viewer:
+    role: Role
+    _principal: strawberry.Private[Principal]
+
+    @strawberry.field(description="The user whose token this is.")
+    async def user(self, info: Info) -> UserType | None:
+        row = await info.context.loaders.user_by_id.load(self._principal.user_id)
+        return None if row is None else to_gql_user(row)
+
+    @strawberry.field(description="The tenant this request acts as.")
+    async def tenant(self, info: Info) -> TenantType:
+        row = await info.context.loaders.tenant_by_id.load(self._principal.tenant_id)
+        assert row is not None
+        return to_gql_tenant(row)

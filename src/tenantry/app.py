@@ -1,0 +1,70 @@
+"""The Starlette application: /graphql (HTTP and WebSocket), health checks, GraphiQL assets."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import sqlalchemy as sa
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from tenantry.api.schema import build_schema
+from tenantry.api.view import ASSETS_PATH, GraphQLView, graphiql_assets_dir
+from tenantry.db.engine import Database
+from tenantry.settings import Settings
+
+
+async def healthz(_: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    db: Database = request.app.state.db
+    try:
+        async with db.read() as session:
+            await session.execute(sa.text("SELECT 1"))
+    except Exception as exc:
+        return JSONResponse({"status": "unavailable", "error": type(exc).__name__}, status_code=503)
+    return JSONResponse({"status": "ready"})
+
+
+def create_app(
+    settings: Settings, *, database_url: str | None = None, db: Database | None = None
+) -> Starlette:
+    """Serve ``database_url`` (an engine made at start-up), or an existing ``db`` (tests)."""
+    if (database_url is None) == (db is None):
+        raise ValueError("Give exactly one of database_url or db.")
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if db is not None:
+            app.state.db = db
+            yield
+            return
+        assert database_url is not None
+        app.state.db = Database.connect(
+            database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+        )
+        try:
+            yield
+        finally:
+            await app.state.db.dispose()
+
+    graphql = GraphQLView(build_schema(settings), settings)
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Mount(
+                ASSETS_PATH, StaticFiles(directory=graphiql_assets_dir()), name="graphiql-assets"
+            ),
+        ],
+        lifespan=lifespan,
+    )
+    if db is not None:
+        app.state.db = db
+    return app

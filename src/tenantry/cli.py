@@ -1,0 +1,137 @@
+"""The ``tenantry`` command: serve, migrate, bootstrap, demo, export-schema."""
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tenantry.auth.service import Bootstrap
+from tenantry.settings import Settings, get_settings
+
+app = typer.Typer(
+    help="Tenantry: hierarchical multi-tenant management and billing.", no_args_is_help=True
+)
+
+
+def _setup(settings: Settings) -> str:
+    from tenantry.db.migrate import upgrade_to_head
+    from tenantry.db.url import resolve_database_url
+
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    url = resolve_database_url(settings)
+    upgrade_to_head(url)
+    return url
+
+
+async def _bootstrap(url: str, settings: Settings, *, mint: bool = True) -> "Bootstrap":
+    from tenantry.auth.service import bootstrap_platform
+    from tenantry.db.engine import Database
+
+    db = Database.connect(url, pool_size=1, max_overflow=0)
+    try:
+        async with db.write() as session:
+            result = await bootstrap_platform(
+                session,
+                name=settings.root_name,
+                moniker=settings.root_moniker,
+                currency=settings.root_currency,
+                admin_email=settings.admin_email,
+                mint=mint,
+            )
+    finally:
+        await db.dispose()
+    return result
+
+
+def _token_help(token: str, settings: Settings) -> str:
+    return (
+        f"Platform-admin token (shown once; `tenantry bootstrap` mints another):\n\n"
+        f"  {token}\n\n"
+        f"GraphiQL: http://{settings.host}:{settings.port}/graphql -> open 'Headers' and paste\n"
+        f'  {{"Authorization": "Bearer {token}"}}\n'
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Interface (default TENANTRY_HOST, 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default TENANTRY_PORT, 8000).")] = None,
+) -> None:
+    """Migrate, bootstrap on first start, and serve GraphQL (GraphiQL at /graphql)."""
+    import uvicorn
+
+    from tenantry.app import create_app
+
+    settings = get_settings()
+    settings = settings.model_copy(
+        update={"host": host or settings.host, "port": port or settings.port}
+    )
+    url = _setup(settings)
+    first_start = asyncio.run(_bootstrap(url, settings, mint=False))
+    if first_start.token:
+        typer.echo(_token_help(first_start.token, settings))
+    else:
+        typer.echo(
+            "Platform already set up. `tenantry bootstrap` prints a new platform-admin token."
+        )
+    uvicorn.run(
+        create_app(settings, database_url=url),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema to the latest version."""
+    _setup(get_settings())
+    typer.echo("Database is at the latest schema version.")
+
+
+@app.command()
+def bootstrap() -> None:
+    """Create the root tenant and a platform admin if missing; print a new token (last line)."""
+    settings = get_settings()
+    result = asyncio.run(_bootstrap(_setup(settings), settings))
+    typer.echo(
+        "Created the platform tenant and its admin."
+        if result.created
+        else "Platform already set up."
+    )
+    typer.echo(result.token)
+
+
+@app.command()
+def demo() -> None:
+    """Fill a small, believable tenant tree so GraphiQL has something to show."""
+    from tenantry.demo import load_demo
+
+    settings = get_settings()
+    url = _setup(settings)
+    asyncio.run(_bootstrap(url, settings))
+    typer.echo(asyncio.run(load_demo(url)))
+
+
+@app.command("export-schema")
+def export_schema(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write.")] = None,
+) -> None:
+    """Print the GraphQL schema (SDL), or write it to a file."""
+    from tenantry.api.schema import build_schema
+
+    sdl = build_schema(get_settings()).as_str() + "\n"
+    if output is None:
+        typer.echo(sdl, nl=False)
+    else:
+        output.write_text(sdl)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,7 @@
+"""Every feature's models, imported so Alembic and tests see one metadata."""
+
+from tenantry.auth import models as _auth  # noqa: F401
+from tenantry.db.base import Base
+from tenantry.tenants import models as _tenants  # noqa: F401
+
+metadata = Base.metadata

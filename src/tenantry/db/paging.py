@@ -1,0 +1,77 @@
+"""Keyset paging in SQL, shared by repositories (like a generic repository base).
+
+``page_of`` pages one list; ``pages_by_key`` pages many lists at once (the children of
+many parents, in one statement) so a nested connection costs one query per level.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute, aliased
+
+from tenantry.core.pagination import Page, PageRequest
+from tenantry.db.base import Base
+
+M = TypeVar("M", bound=Base)
+K = TypeVar("K")
+
+
+def any_of(column: InstrumentedAttribute[Any], values: Iterable[Any]) -> sa.ColumnElement[bool]:
+    """``column = ANY($1)`` with one array parameter, however many values."""
+    return column == sa.any_(sa.bindparam(None, list(values), type_=ARRAY(column.type)))
+
+
+async def page_of(
+    session: AsyncSession, model: type[M], page: PageRequest, *where: sa.ColumnElement[bool]
+) -> Page[M]:
+    id_col: InstrumentedAttribute[int] = model.id  # type: ignore[attr-defined]
+    stmt = sa.select(model).where(*where).order_by(id_col).limit(page.first + 1)
+    if page.after is not None:
+        stmt = stmt.where(id_col > page.after)
+    rows = list((await session.scalars(stmt)).all())
+    return Page(rows[: page.first], has_next=len(rows) > page.first)
+
+
+async def pages_by_key(
+    session: AsyncSession,
+    model: type[M],
+    key_column: InstrumentedAttribute[Any],
+    keys: Sequence[K],
+    page: PageRequest,
+    *where: sa.ColumnElement[bool],
+) -> dict[K, Page[M]]:
+    id_col: InstrumentedAttribute[int] = model.id  # type: ignore[attr-defined]
+    rank = sa.func.row_number().over(partition_by=key_column, order_by=id_col).label("rank")
+    inner = sa.select(model, rank).where(any_of(key_column, keys), *where)
+    if page.after is not None:
+        inner = inner.where(id_col > page.after)
+    sub = inner.subquery()
+    row_alias = aliased(model, sub)
+    stmt = sa.select(row_alias).where(sub.c.rank <= page.first + 1).order_by(sub.c.id)
+    grouped: dict[K, list[M]] = defaultdict(list)
+    for row in (await session.scalars(stmt)).all():
+        grouped[getattr(row, key_column.key)].append(row)
+    return {
+        key: Page(grouped[key][: page.first], has_next=len(grouped[key]) > page.first)
+        for key in keys
+    }
+
+
+async def counts_by_key(
+    session: AsyncSession,
+    key_column: InstrumentedAttribute[Any],
+    keys: Iterable[K],
+    *where: sa.ColumnElement[bool],
+) -> dict[K, int]:
+    key_list = list(keys)
+    stmt = (
+        sa.select(key_column, sa.func.count())
+        .where(any_of(key_column, key_list), *where)
+        .group_by(key_column)
+    )
+    found: dict[K, int] = {key: count for key, count in (await session.execute(stmt)).tuples()}
+    return {key: found.get(key, 0) for key in key_list}

@@ -1,0 +1,101 @@
+"""All SQL about tenants."""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantry.auth.scope import Scope
+from tenantry.core.pagination import Page, PageRequest
+from tenantry.db.paging import any_of, counts_by_key, page_of, pages_by_key
+from tenantry.tenants.models import Tenant, TenantKind
+
+
+async def next_id(session: AsyncSession) -> int:
+    # The id is needed before the insert: it ends the tenant's own materialized path.
+    value = await session.scalar(
+        sa.select(sa.func.nextval(sa.func.pg_get_serial_sequence("tenants", "id")))
+    )
+    assert value is not None
+    return int(value)
+
+
+async def add(session: AsyncSession, tenant: Tenant) -> Tenant:
+    session.add(tenant)
+    await session.flush()
+    return tenant
+
+
+async def get(
+    session: AsyncSession, scope: Scope, tenant_id: int, *, for_update: bool = False
+) -> Tenant | None:
+    stmt = sa.select(Tenant).where(Tenant.id == tenant_id, scope.tenants())
+    if for_update:
+        stmt = stmt.with_for_update()
+    return await session.scalar(stmt)
+
+
+async def get_by_moniker(session: AsyncSession, scope: Scope, moniker: str) -> Tenant | None:
+    return await session.scalar(sa.select(Tenant).where(Tenant.moniker == moniker, scope.tenants()))
+
+
+async def get_root(session: AsyncSession) -> Tenant | None:
+    return await session.scalar(sa.select(Tenant).where(Tenant.parent_id.is_(None)))
+
+
+async def moniker_taken(
+    session: AsyncSession, moniker: str, *, exclude_id: int | None = None
+) -> bool:
+    # Monikers are unique across the whole platform, so this check is deliberately unscoped.
+    stmt = sa.select(sa.exists().where(Tenant.moniker == moniker))
+    if exclude_id is not None:
+        stmt = sa.select(sa.exists().where(Tenant.moniker == moniker, Tenant.id != exclude_id))
+    return bool(await session.scalar(stmt))
+
+
+async def by_ids(session: AsyncSession, scope: Scope, ids: Sequence[int]) -> list[Tenant]:
+    stmt = sa.select(Tenant).where(any_of(Tenant.id, ids), scope.tenants())
+    return list((await session.scalars(stmt)).all())
+
+
+def _search(search: str | None) -> sa.ColumnElement[bool]:
+    if not search:
+        return sa.true()
+    pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return sa.or_(Tenant.name.ilike(pattern), Tenant.moniker.ilike(pattern))
+
+
+async def visible_page(
+    session: AsyncSession, scope: Scope, page: PageRequest, search: str | None
+) -> Page[Tenant]:
+    return await page_of(session, Tenant, page, scope.tenants(), _search(search))
+
+
+async def visible_count(session: AsyncSession, scope: Scope, search: str | None) -> int:
+    stmt = sa.select(sa.func.count()).select_from(Tenant).where(scope.tenants(), _search(search))
+    return int(await session.scalar(stmt) or 0)
+
+
+def _children(scope: Scope, kind: TenantKind) -> tuple[sa.ColumnElement[bool], ...]:
+    return (Tenant.kind == kind, scope.tenants())
+
+
+async def children_pages(
+    session: AsyncSession,
+    scope: Scope,
+    parent_ids: Sequence[int],
+    page: PageRequest,
+    kind: TenantKind = TenantKind.SUB_TENANT,
+) -> dict[int, Page[Tenant]]:
+    return await pages_by_key(
+        session, Tenant, Tenant.parent_id, parent_ids, page, *_children(scope, kind)
+    )
+
+
+async def children_counts(
+    session: AsyncSession,
+    scope: Scope,
+    parent_ids: Sequence[int],
+    kind: TenantKind = TenantKind.SUB_TENANT,
+) -> dict[int, int]:
+    return await counts_by_key(session, Tenant.parent_id, parent_ids, *_children(scope, kind))

@@ -1,0 +1,178 @@
+"""Rules for the tenant tree: creating, editing and reading tenants within a scope."""
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantry.auth.principal import Principal
+from tenantry.auth.scope import Scope
+from tenantry.core.change import KEEP, Change, Keep
+from tenantry.core.errors import ErrorCode, Problems
+from tenantry.tenants import repository as repo
+from tenantry.tenants import rules
+from tenantry.tenants.errors import moniker_taken, tenant_not_found
+from tenantry.tenants.models import SubscriptionType, Tenant, TenantKind
+
+MONIKER_UNIQUE = "uq_tenants_moniker"
+
+
+@dataclass(frozen=True)
+class NewSubTenant:
+    parent_id: int | None
+    name: str
+    moniker: str
+    subscription_types: list[SubscriptionType]
+    inherit_sponsor_operators: bool = False
+    customer_top_up_url: str | None = None
+    currency: str | None = None
+
+
+@dataclass(frozen=True)
+class TenantChanges:
+    tenant_id: int | None
+    name: str | None = None
+    moniker: str | None = None
+    subscription_types: list[SubscriptionType] | None = None
+    inherit_sponsor_operators: bool | None = None
+    customer_top_up_url: Change[str | None] = field(default=KEEP)
+    partner_access: bool | None = None
+
+
+async def get_visible(session: AsyncSession, scope: Scope, tenant_id: int | None) -> Tenant | None:
+    if tenant_id is None:
+        return None
+    return await repo.get(session, scope, tenant_id)
+
+
+async def _require_visible(
+    session: AsyncSession,
+    scope: Scope,
+    tenant_id: int | None,
+    field_name: str,
+    *,
+    for_update: bool = False,
+) -> Tenant:
+    tenant = (
+        None
+        if tenant_id is None
+        else await repo.get(session, scope, tenant_id, for_update=for_update)
+    )
+    if tenant is None:
+        raise tenant_not_found(("input", field_name))
+    return tenant
+
+
+async def _check_moniker(
+    session: AsyncSession, problems: Problems, moniker: str, *, exclude_id: int | None = None
+) -> None:
+    field_path = ("input", "moniker")
+    if rules.check_moniker(problems, field_path, moniker) and await repo.moniker_taken(
+        session, moniker, exclude_id=exclude_id
+    ):
+        problems.items.extend(moniker_taken(field_path).problems)
+
+
+async def _flush_unique(session: AsyncSession, tenant: Tenant) -> Tenant:
+    """Insert or update, turning a lost race on the moniker into TAKEN."""
+    try:
+        return await repo.add(session, tenant)
+    except IntegrityError as exc:
+        if MONIKER_UNIQUE in str(exc.orig):
+            raise moniker_taken(("input", "moniker")) from exc
+        raise
+
+
+async def create_sub_tenant(
+    session: AsyncSession, principal: Principal, new: NewSubTenant
+) -> Tenant:
+    parent = await _require_visible(session, principal.scope, new.parent_id, "parentId")
+    principal.require_admin()
+
+    problems = Problems()
+    name = rules.check_name(problems, ("input", "name"), new.name)
+    await _check_moniker(session, problems, new.moniker)
+    types = rules.check_subscription_types(
+        problems, ("input", "subscriptionTypes"), new.subscription_types
+    )
+    if new.currency is not None:
+        rules.check_currency(problems, ("input", "currency"), new.currency)
+    if new.customer_top_up_url is not None:
+        rules.check_top_up_url(problems, ("input", "customerTopUpUrl"), new.customer_top_up_url)
+    problems.raise_if_any()
+
+    tenant_id = await repo.next_id(session)
+    tenant = Tenant(
+        id=tenant_id,
+        parent_id=parent.id,
+        kind=TenantKind.SUB_TENANT,
+        name=name,
+        moniker=new.moniker,
+        path=[*parent.path, tenant_id],
+        scope_path=[*parent.scope_path, tenant_id],
+        subscription_types=types,
+        inherit_sponsor_operators=new.inherit_sponsor_operators,
+        customer_top_up_url=new.customer_top_up_url or None,
+        currency=new.currency or parent.currency,
+        country=parent.country,
+    )
+    return await _flush_unique(session, tenant)
+
+
+async def update_tenant(
+    session: AsyncSession, principal: Principal, changes: TenantChanges
+) -> Tenant:
+    tenant = await _require_visible(
+        session, principal.scope, changes.tenant_id, "id", for_update=True
+    )
+    principal.require_admin()
+
+    problems = Problems()
+    if changes.name is not None:
+        tenant.name = rules.check_name(problems, ("input", "name"), changes.name)
+    if changes.moniker is not None and changes.moniker != tenant.moniker:
+        await _check_moniker(session, problems, changes.moniker, exclude_id=tenant.id)
+        tenant.moniker = changes.moniker
+    if changes.subscription_types is not None:
+        tenant.subscription_types = rules.check_subscription_types(
+            problems, ("input", "subscriptionTypes"), changes.subscription_types
+        )
+    if changes.inherit_sponsor_operators is not None:
+        tenant.inherit_sponsor_operators = changes.inherit_sponsor_operators
+    if not isinstance(changes.customer_top_up_url, Keep):
+        url = changes.customer_top_up_url or None
+        if url is not None:
+            rules.check_top_up_url(problems, ("input", "customerTopUpUrl"), url)
+        tenant.customer_top_up_url = url
+    if changes.partner_access is not None:
+        if tenant.kind is TenantKind.MANAGED:
+            tenant.partner_access = changes.partner_access
+        else:
+            problems.add(
+                ErrorCode.INVALID,
+                "Only managed tenants have partner access.",
+                ("input", "partnerAccess"),
+            )
+    # Nothing is written on any error: the caller rolls the transaction back.
+    problems.raise_if_any()
+    return await _flush_unique(session, tenant)
+
+
+async def create_root(session: AsyncSession, *, name: str, moniker: str, currency: str) -> Tenant:
+    problems = Problems()
+    rules.check_moniker(problems, ("moniker",), moniker)
+    rules.check_currency(problems, ("currency",), currency)
+    problems.raise_if_any()
+    tenant_id = await repo.next_id(session)
+    root = Tenant(
+        id=tenant_id,
+        parent_id=None,
+        kind=TenantKind.ROOT,
+        name=name,
+        moniker=moniker,
+        path=[tenant_id],
+        scope_path=[tenant_id],
+        subscription_types=[SubscriptionType.INTEGRATED.value, SubscriptionType.STANDALONE.value],
+        currency=currency,
+    )
+    return await repo.add(session, root)
