@@ -26,7 +26,7 @@ async def principal_row(
             sa.or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
         )
     )
-    row = (await session.execute(stmt)).tuples().first()
+    row = (await session.execute(stmt)).first()
     return None if row is None else (row[0], row[1], row[2])
 
 

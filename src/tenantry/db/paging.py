@@ -73,5 +73,5 @@ async def counts_by_key(
         .where(any_of(key_column, key_list), *where)
         .group_by(key_column)
     )
-    found: dict[K, int] = {key: count for key, count in (await session.execute(stmt)).tuples()}
+    found: dict[K, int] = {key: count for key, count in (await session.execute(stmt)).all()}
     return {key: found.get(key, 0) for key in key_list}

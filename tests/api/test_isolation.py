@@ -1,0 +1,209 @@
+"""Isolation: acting as a1, siblings, cousins and ancestors do not exist; descendants do.
+
+Every field that takes or returns ids has a check here. ``test_checks_fail_without_scope``
+runs each check again with the scope helper switched off, and requires every one to fail:
+a check that passes without the scope would prove nothing.
+"""
+
+from collections.abc import Awaitable, Callable
+
+import pytest
+import sqlalchemy as sa
+
+from tenantry.auth.scope import Scope
+from tenantry.db.engine import Database
+from tenantry.tenants.models import Tenant
+from tests.fixtures.graphql import GraphQLClient
+from tests.fixtures.world import World
+from tests.ids import gid
+
+Check = Callable[[GraphQLClient, Database, World], Awaitable[None]]
+CHECKS: list[Check] = []
+
+
+def check(fn: Check) -> Check:
+    CHECKS.append(fn)
+    return fn
+
+
+def hidden(w: World) -> list[Tenant]:
+    return [w.root, w.a, w.a2, w.b, w.b1]
+
+
+@check
+async def tenant_by_id(gql: GraphQLClient, db: Database, w: World) -> None:
+    q = "query($id: ID!) { tenant(id: $id) { moniker } }"
+    for t in hidden(w):
+        assert (await gql.data(q, {"id": gid("Tenant", t.id)}, token=w.a1_admin.token))[
+            "tenant"
+        ] is None, t.moniker
+    for t in (w.a1, w.a1x):
+        assert (await gql.data(q, {"id": gid("Tenant", t.id)}, token=w.a1_admin.token))[
+            "tenant"
+        ] == {"moniker": t.moniker}
+
+
+@check
+async def tenant_by_moniker(gql: GraphQLClient, db: Database, w: World) -> None:
+    q = "query($m: String!) { tenant(moniker: $m) { moniker } }"
+    for t in hidden(w):
+        assert (await gql.data(q, {"m": t.moniker}, token=w.a1_admin.token))["tenant"] is None, (
+            t.moniker
+        )
+    assert (await gql.data(q, {"m": "a1x"}, token=w.a1_admin.token))["tenant"] == {"moniker": "a1x"}
+
+
+@check
+async def node_and_nodes(gql: GraphQLClient, db: Database, w: World) -> None:
+    q = "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Tenant { moniker } } }"
+    ids = [gid("Tenant", t.id) for t in [w.a1x, *hidden(w), w.a1]]
+    data = await gql.data(q, {"ids": ids}, token=w.a1_admin.token)
+    assert data["nodes"] == [{"moniker": "a1x"}, None, None, None, None, None, {"moniker": "a1"}]
+    single = "query($id: ID!) { node(id: $id) { id } }"
+    assert (await gql.data(single, {"id": gid("Tenant", w.b1.id)}, token=w.a1_admin.token))[
+        "node"
+    ] is None
+
+
+@check
+async def tenants_list(gql: GraphQLClient, db: Database, w: World) -> None:
+    q = "query($s: String) { tenants(search: $s) { totalCount edges { node { moniker } } } }"
+    data = await gql.data(q, {}, token=w.a1_admin.token)
+    assert data["tenants"]["totalCount"] == 2
+    assert [e["node"]["moniker"] for e in data["tenants"]["edges"]] == ["a1", "a1x"]
+    searched = await gql.data(q, {"s": "b"}, token=w.a1_admin.token)
+    assert searched["tenants"] == {"totalCount": 0, "edges": []}
+
+
+@check
+async def parent_only_when_visible(gql: GraphQLClient, db: Database, w: World) -> None:
+    q = "{ viewer { tenant { parent { moniker } subTenants { edges { node { parent { moniker } } } } } } }"
+    data = await gql.data(q, token=w.a1_admin.token)
+    assert data["viewer"]["tenant"]["parent"] is None
+    assert data["viewer"]["tenant"]["subTenants"]["edges"] == [
+        {"node": {"parent": {"moniker": "a1"}}}
+    ]
+
+
+@check
+async def users_and_tokens_by_id(gql: GraphQLClient, db: Database, w: World) -> None:
+    q = "query($ids: [ID!]!) { nodes(ids: $ids) { __typename } }"
+    ids = [
+        gid("User", w.b1_admin.user.id),
+        gid("User", w.a2_admin.user.id),
+        gid("User", w.root_admin.user.id),
+        gid("ApiToken", w.a2_admin.token_id),
+        gid("ApiToken", w.root_admin.token_id),
+        gid("User", w.a1_viewer.user.id),
+    ]
+    data = await gql.data(q, {"ids": ids}, token=w.a1_admin.token)
+    assert data["nodes"] == [None, None, None, None, None, {"__typename": "User"}]
+
+
+@check
+async def users_connection(gql: GraphQLClient, db: Database, w: World) -> None:
+    # A hidden tenant's users cannot be reached through the tenant (it is null) ...
+    q = "query($id: ID!) { tenant(id: $id) { users { totalCount } } }"
+    assert (await gql.data(q, {"id": gid("Tenant", w.a2.id)}, token=w.a1_admin.token))[
+        "tenant"
+    ] is None
+    data = await gql.data(q, {"id": gid("Tenant", w.a1.id)}, token=w.a1_admin.token)
+    assert data["tenant"]["users"]["totalCount"] == 2
+
+
+async def _problem(
+    gql: GraphQLClient, mutation: str, variables: dict[str, object], token: str
+) -> list[tuple[str, str]]:
+    data = await gql.data(mutation, variables, token=token)
+    payload = next(iter(data.values()))
+    return [(e["code"], e["message"]) for e in payload["userErrors"]]
+
+
+NOT_FOUND_TENANT = [("NOT_FOUND", "No such tenant.")]
+
+CREATE_SUB = """mutation($p: ID!) { createSubTenant(input: {parentId: $p, name: "X", moniker: "x-new",
+  subscriptionTypes: [INTEGRATED]}) { tenant { id } userErrors { code message } } }"""
+
+
+@check
+async def create_under_hidden_parent(gql: GraphQLClient, db: Database, w: World) -> None:
+    for t in hidden(w):
+        assert (
+            await _problem(gql, CREATE_SUB, {"p": gid("Tenant", t.id)}, w.a1_admin.token)
+            == NOT_FOUND_TENANT
+        )
+    # Exactly what a bad id gets.
+    assert (
+        await _problem(gql, CREATE_SUB, {"p": gid("Tenant", 999_999)}, w.a1_admin.token)
+        == NOT_FOUND_TENANT
+    )
+    assert await _problem(gql, CREATE_SUB, {"p": "garbage"}, w.a1_admin.token) == NOT_FOUND_TENANT
+    async with db.read() as session:
+        assert (
+            await session.scalar(sa.select(sa.func.count()).where(Tenant.moniker == "x-new")) == 0
+        )
+
+
+@check
+async def update_hidden_tenant(gql: GraphQLClient, db: Database, w: World) -> None:
+    q = 'mutation($id: ID!) { updateTenant(input: {id: $id, name: "Hijacked"}) { tenant { id } userErrors { code message } } }'
+    for t in hidden(w):
+        assert (
+            await _problem(gql, q, {"id": gid("Tenant", t.id)}, w.a1_admin.token)
+            == NOT_FOUND_TENANT
+        )
+    async with db.read() as session:
+        assert (
+            await session.scalar(sa.select(sa.func.count()).where(Tenant.name == "Hijacked")) == 0
+        )
+
+
+@check
+async def create_user_in_hidden_tenant(gql: GraphQLClient, db: Database, w: World) -> None:
+    q = """mutation($t: ID!) { createUser(input: {tenantId: $t, email: "spy@x.example", name: "Spy", role: ADMIN})
+      { user { id } userErrors { code message } } }"""
+    for t in hidden(w):
+        assert (
+            await _problem(gql, q, {"t": gid("Tenant", t.id)}, w.a1_admin.token) == NOT_FOUND_TENANT
+        )
+
+
+@check
+async def token_for_hidden_user(gql: GraphQLClient, db: Database, w: World) -> None:
+    q = 'mutation($u: ID!) { createApiToken(input: {userId: $u, name: "spy"}) { token userErrors { code message } } }'
+    for actor in (w.b1_admin, w.a2_admin, w.root_admin):
+        assert await _problem(gql, q, {"u": gid("User", actor.user.id)}, w.a1_admin.token) == [
+            ("NOT_FOUND", "No such user.")
+        ]
+
+
+@check
+async def revoke_hidden_token(gql: GraphQLClient, db: Database, w: World) -> None:
+    q = "mutation($id: ID!) { revokeApiToken(input: {id: $id}) { apiToken { id } userErrors { code message } } }"
+    for actor in (w.a2_admin, w.root_admin):
+        assert await _problem(
+            gql, q, {"id": gid("ApiToken", actor.token_id)}, w.a1_admin.token
+        ) == [("NOT_FOUND", "No such API token.")]
+    assert (await gql.data("{ viewer { role } }", token=w.a2_admin.token))["viewer"][
+        "role"
+    ] == "ADMIN"
+
+
+@pytest.mark.parametrize("run", CHECKS, ids=[c.__name__ for c in CHECKS])
+async def test_isolation(run: Check, gql: GraphQLClient, db: Database, world: World) -> None:
+    await run(gql, db, world)
+
+
+@pytest.mark.parametrize("run", CHECKS, ids=[c.__name__ for c in CHECKS])
+async def test_checks_fail_without_scope(
+    run: Check, gql: GraphQLClient, db: Database, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Scope, "tenants", lambda self: sa.true())
+    monkeypatch.setattr(Scope, "owned_by_visible_tenant", lambda self, column: sa.true())
+    with pytest.raises(AssertionError):
+        await run(gql, db, world)
+
+
+async def test_root_admin_sees_every_tenant(gql: GraphQLClient, world: World) -> None:
+    data = await gql.data("{ tenants(first: 50) { totalCount } }", token=world.root_admin.token)
+    assert data["tenants"]["totalCount"] == 7
