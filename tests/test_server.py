@@ -1,0 +1,181 @@
+"""The real thing: `tenantry serve` in a subprocess, on the embedded PostgreSQL, over HTTP."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+import tenantry
+
+BIN = Path(sys.executable).parent / "tenantry"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _env(data_dir: Path, port: int) -> dict[str, str]:
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TENANTRY_DATABASE_URL")
+    }
+    env.update(
+        TENANTRY_DATA_DIR=str(data_dir), TENANTRY_PORT=str(port), TENANTRY_LOG_LEVEL="warning"
+    )
+    return env
+
+
+class Server:
+    def __init__(self, data_dir: Path) -> None:
+        self.port = _free_port()
+        self.env = _env(data_dir, self.port)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [str(BIN), "serve"],
+            env=self.env,
+            cwd=data_dir,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.output: list[str] = []
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.read_all()
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.2)
+        raise AssertionError(f"server did not start: {self.read_all()}")
+
+    def stop(self) -> str:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        return self.read_all()
+
+    def read_all(self) -> str:
+        if self.process.stdout and self.process.poll() is not None:
+            self.output.append(self.process.stdout.read())
+        return "".join(self.output)
+
+    def graphql(
+        self, query: str, token: str, variables: dict[str, object] | None = None
+    ) -> dict[str, object]:
+        response = httpx.post(
+            f"{self.url}/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        body: dict[str, object] = response.json()
+        return body
+
+
+def _token_from(output: str) -> str:
+    tokens = [w for line in output.splitlines() for w in line.split() if w.startswith("tnt_")]
+    assert tokens, output
+    return tokens[0]
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path
+
+
+def test_serve_on_embedded_postgres_prints_a_working_token(data_dir: Path) -> None:
+    server = Server(data_dir)
+    try:
+        server.wait_ready()
+        # A second process attaches to the same embedded server and mints another token.
+        bootstrap = subprocess.run(
+            [str(BIN), "bootstrap"],
+            env=server.env,
+            cwd=data_dir,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        second_token = bootstrap.stdout.strip().splitlines()[-1]
+        assert second_token.startswith("tnt_")
+        assert server.graphql("{ viewer { role tenant { kind } } }", second_token) == {
+            "data": {"viewer": {"role": "ADMIN", "tenant": {"kind": "ROOT"}}}
+        }
+        root_id = server.graphql("{ viewer { tenant { id } } }", second_token)["data"]["viewer"][
+            "tenant"
+        ]["id"]  # type: ignore[index]
+        created = server.graphql(
+            'mutation($p: ID!) { createSubTenant(input: {parentId: $p, name: "Stacuity", moniker: "stacuity", subscriptionTypes: [INTEGRATED]}) { tenant { moniker depth } userErrors { code } } }',
+            second_token,
+            {"p": root_id},
+        )
+        assert created == {
+            "data": {
+                "createSubTenant": {"tenant": {"moniker": "stacuity", "depth": 1}, "userErrors": []}
+            }
+        }
+        page = httpx.get(f"{server.url}/graphql", headers={"accept": "text/html"}, timeout=10)
+        assert page.status_code == 200 and "graphiql.min.js" in page.text
+    finally:
+        output = server.stop()
+    first_token = _token_from(output)
+    assert "Authorization" in output and "Bearer" in output
+    assert first_token != second_token
+
+    # A restart keeps the data and does not print a token again; the old one still works.
+    again = Server(data_dir)
+    try:
+        again.wait_ready()
+        assert again.graphql('{ tenant(moniker: "stacuity") { name } }', first_token) == {
+            "data": {"tenant": {"name": "Stacuity"}}
+        }
+    finally:
+        output = again.stop()
+    assert "tnt_" not in output and "already set up" in output
+
+
+def test_demo_fills_a_tree(data_dir: Path) -> None:
+    env = _env(data_dir, _free_port())
+    run = subprocess.run(
+        [str(BIN), "demo"],
+        env=env,
+        cwd=data_dir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert "Loaded" in run.stdout
+    again = subprocess.run(
+        [str(BIN), "demo"],
+        env=env,
+        cwd=data_dir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert "already loaded" in again.stdout
+
+
+def test_export_schema_matches_the_checked_in_file(tmp_path: Path) -> None:
+    out = tmp_path / "schema.graphql"
+    subprocess.run([str(BIN), "export-schema", "-o", str(out)], check=True, timeout=60)
+    assert (
+        out.read_text()
+        == (Path(tenantry.__file__).resolve().parents[2] / "schema.graphql").read_text()
+    )
