@@ -2,6 +2,7 @@
 
 from tenantry.auth import models as _auth  # noqa: F401
 from tenantry.db.base import Base
+from tenantry.ledger import models as _ledger  # noqa: F401
 from tenantry.tenants import models as _tenants  # noqa: F401
 
 metadata = Base.metadata
