@@ -7,7 +7,10 @@ from typing import Any
 from strawberry import relay
 
 from tenantry.api.context import Context
-from tenantry.api.relay import decode_id
+from tenantry.api.relay import UNKNOWN_ID, decode_id
+from tenantry.api.types.account import to_gql_account, to_gql_posting
+from tenantry.api.types.catalog import to_gql_operator, to_gql_tariff
+from tenantry.api.types.customer import to_gql_customer, to_gql_endpoint
 from tenantry.api.types.tenant import to_gql_tenant
 from tenantry.api.types.user import to_gql_api_token, to_gql_user
 
@@ -27,6 +30,12 @@ NODE_RESOLVERS: dict[str, Callable[[Context, int], Awaitable[relay.Node | None]]
     "Tenant": _by_id(lambda c: c.loaders.tenant_by_id, to_gql_tenant),
     "User": _by_id(lambda c: c.loaders.user_by_id, to_gql_user),
     "ApiToken": _by_id(lambda c: c.loaders.api_token_by_id, to_gql_api_token),
+    "Tariff": _by_id(lambda c: c.loaders.tariff_by_id, to_gql_tariff),
+    "SponsorOperator": _by_id(lambda c: c.loaders.sponsor_operator_by_id, to_gql_operator),
+    "Customer": _by_id(lambda c: c.loaders.customer_by_id, to_gql_customer),
+    "Endpoint": _by_id(lambda c: c.loaders.endpoint_by_id, to_gql_endpoint),
+    "Account": _by_id(lambda c: c.loaders.account_by_id, to_gql_account),
+    "AccountTransaction": _by_id(lambda c: c.loaders.posting_by_id, to_gql_posting),
 }
 
 
@@ -37,7 +46,7 @@ async def resolve_node(context: Context, global_id: str) -> relay.Node | None:
         return None
     resolver = NODE_RESOLVERS.get(type_name)
     pk = decode_id(global_id, type_name)
-    if resolver is None or pk is None:
+    if resolver is None or pk == UNKNOWN_ID:
         return None
     return await resolver(context, pk)
 

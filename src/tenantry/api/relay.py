@@ -14,21 +14,27 @@ NodeType = TypeVar("NodeType", bound=relay.Node)
 Row = TypeVar("Row")
 
 
-def decode_id(value: str | None, type_name: str) -> int | None:
-    """The database id inside a global id of ``type_name``; None for anything else.
+# No row has this id: identities start at 1.
+UNKNOWN_ID = 0
 
-    Malformed ids, ids of another type and unknown ids all end up as "not found", so a
+
+def decode_id(value: str, type_name: str) -> int:
+    """The database id inside a global id of ``type_name``; ``UNKNOWN_ID`` for anything else.
+
+    Malformed ids and ids of another type then take the same path as unknown ids, and a
     client cannot tell a bad id from an object it may not see.
     """
-    if value is None:
-        return None
     try:
         gid = relay.GlobalID.from_id(value)
     except (relay.GlobalIDValueError, ValueError):
-        return None
+        return UNKNOWN_ID
     if gid.type_name != type_name or not gid.node_id.isdigit():
-        return None
+        return UNKNOWN_ID
     return int(gid.node_id)
+
+
+def decode_optional_id(value: str | None, type_name: str) -> int | None:
+    return None if value is None else decode_id(value, type_name)
 
 
 def page_request(settings: Settings, first: int | None, after: str | None) -> PageRequest:

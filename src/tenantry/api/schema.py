@@ -8,12 +8,17 @@ from strawberry.types import ExecutionContext
 from tenantry.api.errors import ClientError, log_unexpected
 from tenantry.api.info import Info
 from tenantry.api.limits import schema_extensions
+from tenantry.api.mutations.catalog import CatalogMutations
+from tenantry.api.mutations.customers import CustomerMutations
+from tenantry.api.mutations.ledger import LedgerMutations
 from tenantry.api.mutations.tenants import TenantMutations
 from tenantry.api.mutations.users import UserMutations
 from tenantry.api.node import resolve_node, resolve_nodes
 from tenantry.api.relay import Connection, build_connection, decode_id, page_request
+from tenantry.api.types.catalog import SponsorOperatorType, to_gql_operator
 from tenantry.api.types.tenant import TenantType, to_gql_tenant
 from tenantry.api.types.user import Viewer
+from tenantry.operators import repository as operators_repo
 from tenantry.settings import Settings
 from tenantry.tenants import repository as tenants_repo
 
@@ -49,8 +54,7 @@ class Query:
             async with context.db.read() as session:
                 row = await tenants_repo.get_by_moniker(session, context.actor.scope, moniker)
         else:
-            pk = decode_id(id, "Tenant")
-            row = None if pk is None else await context.loaders.tenant_by_id.load(pk)
+            row = await context.loaders.tenant_by_id.load(decode_id(str(id), "Tenant"))
         return None if row is None else to_gql_tenant(row)
 
     @strawberry.field(description="Every tenant you can see, oldest first.")
@@ -73,9 +77,17 @@ class Query:
 
         return build_connection(page, request, to_gql_tenant, count)
 
+    @strawberry.field(description="The platform's sponsor operator catalog.")
+    async def sponsor_operators(self, info: Info) -> list[SponsorOperatorType]:
+        async with info.context.db.read() as session:
+            rows = await operators_repo.all_operators(session)
+        return [to_gql_operator(row) for row in rows]
+
 
 @strawberry.type
-class Mutation(TenantMutations, UserMutations):
+class Mutation(
+    TenantMutations, UserMutations, CatalogMutations, CustomerMutations, LedgerMutations
+):
     pass
 
 

@@ -43,15 +43,22 @@ async def pages_by_key(
     keys: Sequence[K],
     page: PageRequest,
     *where: sa.ColumnElement[bool],
+    descending: bool = False,
 ) -> dict[K, Page[M]]:
+    """Oldest first (ids after ``page.after``), or newest first (ids before it)."""
     id_col: InstrumentedAttribute[int] = model.id  # type: ignore[attr-defined]
-    rank = sa.func.row_number().over(partition_by=key_column, order_by=id_col).label("rank")
+    order = id_col.desc() if descending else id_col
+    rank = sa.func.row_number().over(partition_by=key_column, order_by=order).label("rank")
     inner = sa.select(model, rank).where(any_of(key_column, keys), *where)
     if page.after is not None:
-        inner = inner.where(id_col > page.after)
+        inner = inner.where(id_col < page.after if descending else id_col > page.after)
     sub = inner.subquery()
     row_alias = aliased(model, sub)
-    stmt = sa.select(row_alias).where(sub.c.rank <= page.first + 1).order_by(sub.c.id)
+    stmt = (
+        sa.select(row_alias)
+        .where(sub.c.rank <= page.first + 1)
+        .order_by(sub.c.id.desc() if descending else sub.c.id)
+    )
     grouped: dict[K, list[M]] = defaultdict(list)
     for row in (await session.scalars(stmt)).all():
         grouped[getattr(row, key_column.key)].append(row)

@@ -44,6 +44,14 @@ class Tenant(IdMixin, CreatedAtMixin, Base):
     subscription_types: Mapped[list[str]] = mapped_column(ARRAY(sa.String(32)))
     inherit_sponsor_operators: Mapped[bool] = mapped_column(default=False)
     customer_top_up_url: Mapped[str | None] = mapped_column(sa.Text)
+    # What the parent charges this tenant for its customers' usage (owned by the parent).
+    tenant_tariff_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("tariffs.id", use_alter=True), index=True
+    )
+    # Given to new customers that name no tariff (owned by this tenant or an ancestor).
+    default_customer_tariff_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("tariffs.id", use_alter=True), index=True
+    )
     currency: Mapped[str] = mapped_column(sa.String(3))
     country: Mapped[str | None] = mapped_column(sa.String(2))
     is_partner: Mapped[bool] = mapped_column(default=False)

@@ -9,6 +9,9 @@ from tenantry.auth.principal import Principal
 from tenantry.auth.scope import Scope
 from tenantry.core.change import KEEP, Change, Keep
 from tenantry.core.errors import ErrorCode, Problems
+from tenantry.ledger import service as ledger
+from tenantry.ledger.models import OwnerKind
+from tenantry.tariffs import service as tariffs
 from tenantry.tenants import repository as repo
 from tenantry.tenants import rules
 from tenantry.tenants.errors import moniker_taken, tenant_not_found
@@ -26,6 +29,8 @@ class NewSubTenant:
     inherit_sponsor_operators: bool = False
     customer_top_up_url: str | None = None
     currency: str | None = None
+    tenant_tariff_id: int | None = None
+    default_customer_tariff_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,8 @@ class TenantChanges:
     inherit_sponsor_operators: bool | None = None
     customer_top_up_url: Change[str | None] = field(default=KEEP)
     partner_access: bool | None = None
+    tenant_tariff_id: Change[int | None] = field(default=KEEP)
+    default_customer_tariff_id: Change[int | None] = field(default=KEEP)
 
 
 async def get_visible(session: AsyncSession, scope: Scope, tenant_id: int | None) -> Tenant | None:
@@ -99,24 +106,86 @@ async def create_sub_tenant(
         rules.check_currency(problems, ("input", "currency"), new.currency)
     if new.customer_top_up_url is not None:
         rules.check_top_up_url(problems, ("input", "customerTopUpUrl"), new.customer_top_up_url)
+    currency = new.currency or parent.currency
+    tenant_id = await repo.next_id(session)
+    path = [*parent.path, tenant_id]
+    tenant_tariff = await _tenant_tariff(
+        session,
+        principal,
+        problems=problems,
+        tariff_id=new.tenant_tariff_id,
+        parent=parent,
+        currency=currency,
+    )
+    default_tariff = await _default_tariff(
+        session,
+        principal,
+        problems=problems,
+        tariff_id=new.default_customer_tariff_id,
+        path=path,
+        currency=currency,
+    )
     problems.raise_if_any()
 
-    tenant_id = await repo.next_id(session)
     tenant = Tenant(
         id=tenant_id,
         parent_id=parent.id,
         kind=TenantKind.SUB_TENANT,
         name=name,
         moniker=new.moniker,
-        path=[*parent.path, tenant_id],
+        path=path,
         scope_path=[*parent.scope_path, tenant_id],
         subscription_types=types,
         inherit_sponsor_operators=new.inherit_sponsor_operators,
         customer_top_up_url=new.customer_top_up_url or None,
-        currency=new.currency or parent.currency,
+        currency=currency,
         country=parent.country,
+        tenant_tariff_id=tenant_tariff,
+        default_customer_tariff_id=default_tariff,
     )
-    return await _flush_unique(session, tenant)
+    await _flush_unique(session, tenant)
+    await ledger.open_account(
+        session, tenant_id=tenant.id, owner_kind=OwnerKind.TENANT, currency=currency
+    )
+    return tenant
+
+
+async def _tenant_tariff(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    problems: Problems,
+    tariff_id: int | None,
+    parent: Tenant | None,
+    currency: str,
+) -> int | None:
+    """Check a tenant tariff (set by someone above the tenant); its id, or None for free."""
+    if tariff_id is None:
+        return None
+    field_path = ("input", "tenantTariffId")
+    tariff = await tariffs.resolve_assignable(session, principal.scope, tariff_id, field_path)
+    if parent is None:
+        problems.add(ErrorCode.INVALID, "The platform tenant pays no one.", field_path)
+    else:
+        tariffs.check_tenant_tariff(problems, field_path, tariff, parent, currency)
+    return tariff.id
+
+
+async def _default_tariff(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    problems: Problems,
+    tariff_id: int | None,
+    path: list[int],
+    currency: str,
+) -> int | None:
+    if tariff_id is None:
+        return None
+    field_path = ("input", "defaultCustomerTariffId")
+    tariff = await tariffs.resolve_assignable(session, principal.scope, tariff_id, field_path)
+    tariffs.check_customer_tariff(problems, field_path, tariff, path, currency)
+    return tariff.id
 
 
 async def update_tenant(
@@ -144,6 +213,7 @@ async def update_tenant(
         if url is not None:
             rules.check_top_up_url(problems, ("input", "customerTopUpUrl"), url)
         tenant.customer_top_up_url = url
+    await _apply_tariff_changes(session, principal, problems, tenant, changes)
     if changes.partner_access is not None:
         if tenant.kind is TenantKind.MANAGED:
             tenant.partner_access = changes.partner_access
@@ -156,6 +226,45 @@ async def update_tenant(
     # Nothing is written on any error: the caller rolls the transaction back.
     problems.raise_if_any()
     return await _flush_unique(session, tenant)
+
+
+async def _apply_tariff_changes(
+    session: AsyncSession,
+    principal: Principal,
+    problems: Problems,
+    tenant: Tenant,
+    changes: TenantChanges,
+) -> None:
+    if not isinstance(changes.tenant_tariff_id, Keep):
+        if not principal.scope.is_strict_ancestor_of(tenant):
+            problems.add(
+                ErrorCode.FORBIDDEN,
+                "A tenant's tariff is set by an admin of a tenant above it.",
+                ("input", "tenantTariffId"),
+            )
+        else:
+            parent = (
+                await repo.get(session, principal.scope, tenant.parent_id)
+                if tenant.parent_id
+                else None
+            )
+            tenant.tenant_tariff_id = await _tenant_tariff(
+                session,
+                principal,
+                problems=problems,
+                tariff_id=changes.tenant_tariff_id,
+                parent=parent,
+                currency=tenant.currency,
+            )
+    if not isinstance(changes.default_customer_tariff_id, Keep):
+        tenant.default_customer_tariff_id = await _default_tariff(
+            session,
+            principal,
+            problems=problems,
+            tariff_id=changes.default_customer_tariff_id,
+            path=tenant.path,
+            currency=tenant.currency,
+        )
 
 
 async def create_root(session: AsyncSession, *, name: str, moniker: str, currency: str) -> Tenant:
@@ -175,4 +284,8 @@ async def create_root(session: AsyncSession, *, name: str, moniker: str, currenc
         subscription_types=[SubscriptionType.INTEGRATED.value, SubscriptionType.STANDALONE.value],
         currency=currency,
     )
-    return await repo.add(session, root)
+    await repo.add(session, root)
+    await ledger.open_account(
+        session, tenant_id=root.id, owner_kind=OwnerKind.TENANT, currency=currency
+    )
+    return root

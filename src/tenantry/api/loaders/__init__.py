@@ -2,11 +2,37 @@
 
 from dataclasses import dataclass, fields
 
+from tenantry.api.loaders.catalog import (
+    EffectiveOperatorIdsLoader,
+    SponsorOperatorByIdLoader,
+    TariffByIdLoader,
+    TariffCountByOwnerLoader,
+    TariffPageByOwnerLoader,
+    TariffRatesLoader,
+)
+from tenantry.api.loaders.customers import (
+    CustomerByIdLoader,
+    CustomerCountByTenantLoader,
+    CustomerPageByTenantLoader,
+    EndpointByIdLoader,
+    EndpointCountByCustomerLoader,
+    EndpointPageByCustomerLoader,
+    TopUpTemplateByTenantLoader,
+)
+from tenantry.api.loaders.ledger import (
+    AccountByIdLoader,
+    LedgerTransactionByIdLoader,
+    PostingByIdLoader,
+    PostingCountLoader,
+    PostingPageLoader,
+    TenantAccountLoader,
+)
 from tenantry.api.loaders.tenants import (
     SubTenantCountByParentLoader,
     SubTenantPageByParentLoader,
     TenantByIdLoader,
 )
+from tenantry.api.loaders.usage import UsageTotalsLoader
 from tenantry.api.loaders.users import (
     ApiTokenByIdLoader,
     UserByIdLoader,
@@ -26,6 +52,26 @@ class DataLoaders:
     user_page: UserPageByTenantLoader
     user_count: UserCountByTenantLoader
     api_token_by_id: ApiTokenByIdLoader
+    tariff_by_id: TariffByIdLoader
+    tariff_page: TariffPageByOwnerLoader
+    tariff_count: TariffCountByOwnerLoader
+    tariff_rates: TariffRatesLoader
+    sponsor_operator_by_id: SponsorOperatorByIdLoader
+    effective_operator_ids: EffectiveOperatorIdsLoader
+    customer_by_id: CustomerByIdLoader
+    customer_page: CustomerPageByTenantLoader
+    customer_count: CustomerCountByTenantLoader
+    endpoint_by_id: EndpointByIdLoader
+    endpoint_page: EndpointPageByCustomerLoader
+    endpoint_count: EndpointCountByCustomerLoader
+    top_up_template: TopUpTemplateByTenantLoader
+    account_by_id: AccountByIdLoader
+    tenant_account: TenantAccountLoader
+    posting_page: PostingPageLoader
+    posting_count: PostingCountLoader
+    ledger_transaction_by_id: LedgerTransactionByIdLoader
+    posting_by_id: PostingByIdLoader
+    usage_totals: UsageTotalsLoader
 
     @classmethod
     def build(cls, db: Database, scope: Scope) -> "DataLoaders":

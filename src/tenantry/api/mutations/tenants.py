@@ -5,10 +5,10 @@ import strawberry
 from tenantry.api.errors import UserError
 from tenantry.api.info import Info
 from tenantry.api.mutations.runner import mutate
-from tenantry.api.relay import decode_id
+from tenantry.api.relay import decode_id, decode_optional_id
 from tenantry.api.types.enums import SubscriptionType
 from tenantry.api.types.tenant import TenantType, to_gql_tenant
-from tenantry.core.change import KEEP
+from tenantry.core.change import KEEP, Change
 from tenantry.tenants import service
 from tenantry.tenants.service import NewSubTenant, TenantChanges
 
@@ -24,6 +24,8 @@ class CreateSubTenantInput:
     currency: str | None = strawberry.field(
         default=None, description="ISO 4217; the parent's currency when left out."
     )
+    default_customer_tariff_id: strawberry.ID | None = None
+    tenant_tariff_id: strawberry.ID | None = None
 
     def to_command(self) -> NewSubTenant:
         return NewSubTenant(
@@ -34,6 +36,10 @@ class CreateSubTenantInput:
             inherit_sponsor_operators=self.inherit_sponsor_operators,
             customer_top_up_url=self.customer_top_up_url,
             currency=self.currency,
+            tenant_tariff_id=decode_optional_id(self.tenant_tariff_id, "Tariff"),
+            default_customer_tariff_id=decode_optional_id(
+                self.default_customer_tariff_id, "Tariff"
+            ),
         )
 
 
@@ -46,6 +52,8 @@ class UpdateTenantInput:
     inherit_sponsor_operators: bool | None = None
     customer_top_up_url: strawberry.Maybe[str | None]
     partner_access: bool | None = None
+    default_customer_tariff_id: strawberry.Maybe[strawberry.ID | None]
+    tenant_tariff_id: strawberry.Maybe[strawberry.ID | None]
 
     def to_command(self) -> TenantChanges:
         return TenantChanges(
@@ -58,7 +66,16 @@ class UpdateTenantInput:
             if self.customer_top_up_url is None
             else self.customer_top_up_url.value,
             partner_access=self.partner_access,
+            tenant_tariff_id=_id_change(self.tenant_tariff_id, "Tariff"),
+            default_customer_tariff_id=_id_change(self.default_customer_tariff_id, "Tariff"),
         )
+
+
+def _id_change(value: strawberry.Maybe[strawberry.ID | None], type_name: str) -> Change[int | None]:
+    """Left out: keep; null: clear; an id: that object (or UNKNOWN_ID for a bad one)."""
+    if value is None:
+        return KEEP
+    return decode_optional_id(value.value, type_name)
 
 
 @strawberry.type

@@ -12,9 +12,18 @@ from tenantry.api.types.enums import SubscriptionType, TenantKind
 from tenantry.tenants.models import Tenant
 
 if TYPE_CHECKING:
+    from tenantry.api.types.account import AccountType
+    from tenantry.api.types.catalog import SponsorOperatorType, TariffType
+    from tenantry.api.types.customer import CustomerType
+    from tenantry.api.types.usage import UsageSummary
     from tenantry.api.types.user import UserType
 
 UserRef = Annotated["UserType", strawberry.lazy("tenantry.api.types.user")]
+TariffRef = Annotated["TariffType", strawberry.lazy("tenantry.api.types.catalog")]
+OperatorRef = Annotated["SponsorOperatorType", strawberry.lazy("tenantry.api.types.catalog")]
+CustomerRef = Annotated["CustomerType", strawberry.lazy("tenantry.api.types.customer")]
+AccountRef = Annotated["AccountType", strawberry.lazy("tenantry.api.types.account")]
+UsageSummaryRef = Annotated["UsageSummary", strawberry.lazy("tenantry.api.types.usage")]
 
 
 @strawberry.type(name="Tenant", description="A tenant: the platform, a reseller, a sub-tenant...")
@@ -64,6 +73,80 @@ class TenantType(relay.Node):
         return build_connection(
             page, request, to_gql_user, lambda: loaders.user_count.load(self.id)
         )
+
+    @strawberry.field(description="What the parent charges for this tenant's usage; null = free.")
+    async def tenant_tariff(self, info: Info) -> TariffRef | None:
+        return await _tariff(info, self._row.tenant_tariff_id)
+
+    @strawberry.field(description="Given to new customers that name no tariff.")
+    async def default_customer_tariff(self, info: Info) -> TariffRef | None:
+        return await _tariff(info, self._row.default_customer_tariff_id)
+
+    @strawberry.field(description="Tariffs this tenant owns (and charges by).")
+    async def tariffs(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[TariffRef]:
+        from tenantry.api.types.catalog import to_gql_tariff
+
+        loaders = info.context.loaders
+        request = page_request(info.context.settings, first, after)
+        page = await loaders.tariff_page.load((self.id, request))
+        return build_connection(
+            page, request, to_gql_tariff, lambda: loaders.tariff_count.load(self.id)
+        )
+
+    @strawberry.field(description="Effective: granted directly, plus the parent's when inherited.")
+    async def sponsor_operators(self, info: Info) -> list[OperatorRef]:
+        from tenantry.api.types.catalog import to_gql_operator
+
+        loaders = info.context.loaders
+        ids = await loaders.effective_operator_ids.load(self.id)
+        rows = await loaders.sponsor_operator_by_id.load_many(ids)
+        return sorted((to_gql_operator(r) for r in rows if r is not None), key=lambda o: o.name)
+
+    @strawberry.field(description="This tenant's own account.")
+    async def account(self, info: Info) -> AccountRef:
+        from tenantry.api.types.account import to_gql_account
+
+        row = await info.context.loaders.tenant_account.load(self.id)
+        assert row is not None  # every tenant has one
+        return to_gql_account(row)
+
+    @strawberry.field
+    async def customers(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[CustomerRef]:
+        from tenantry.api.types.customer import to_gql_customer
+
+        loaders = info.context.loaders
+        request = page_request(info.context.settings, first, after)
+        page = await loaders.customer_page.load((self.id, request))
+        return build_connection(
+            page, request, to_gql_customer, lambda: loaders.customer_count.load(self.id)
+        )
+
+    @strawberry.field(description="Usage in [from, to), with what it cost and earned.")
+    async def usage(
+        self,
+        from_: Annotated[datetime, strawberry.argument(name="from")],
+        to: datetime,
+        include_descendants: bool = True,
+    ) -> UsageSummaryRef:
+        from tenantry.api.types.usage import usage_summary
+        from tenantry.usage.repository import UsageOwner
+
+        return usage_summary(
+            UsageOwner("tenant", self.id, include_descendants), self.currency, from_, to
+        )
+
+
+async def _tariff(info: Info, tariff_id: int | None) -> "TariffType | None":
+    from tenantry.api.types.catalog import to_gql_tariff
+
+    if tariff_id is None:
+        return None
+    row = await info.context.loaders.tariff_by_id.load(tariff_id)
+    return None if row is None else to_gql_tariff(row)
 
 
 def to_gql_tenant(row: Tenant) -> TenantType:

@@ -1,0 +1,104 @@
+"""Tariff and sponsor operator mutations."""
+
+from decimal import Decimal
+
+import strawberry
+
+from tenantry.api.errors import UserError
+from tenantry.api.info import Info
+from tenantry.api.mutations.runner import mutate
+from tenantry.api.mutations.tenants import TenantPayload
+from tenantry.api.relay import decode_id
+from tenantry.api.types.catalog import (
+    SponsorOperatorType,
+    TariffType,
+    to_gql_operator,
+    to_gql_tariff,
+)
+from tenantry.api.types.tenant import to_gql_tenant
+from tenantry.operators import service as operators
+from tenantry.tariffs import service as tariffs
+from tenantry.tariffs.models import UsageKind
+from tenantry.tariffs.service import NewRate, NewTariff
+
+
+@strawberry.input
+class TariffRateInput:
+    kind: UsageKind
+    unit_price: Decimal
+    increment: Decimal = Decimal(1)
+
+
+@strawberry.input
+class CreateTariffInput:
+    owner_id: strawberry.ID
+    name: str
+    rates: list[TariffRateInput]
+    monthly_fee_per_endpoint: Decimal | None = None
+
+
+@strawberry.input
+class CreateSponsorOperatorInput:
+    name: str
+
+
+@strawberry.input
+class GrantSponsorOperatorsInput:
+    tenant_id: strawberry.ID
+    sponsor_operator_ids: list[strawberry.ID]
+
+
+@strawberry.type
+class TariffPayload:
+    tariff: TariffType | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class SponsorOperatorPayload:
+    sponsor_operator: SponsorOperatorType | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CatalogMutations:
+    @strawberry.mutation(description="Create a tariff owned by a tenant, priced in its currency.")
+    async def create_tariff(self, info: Info, input: CreateTariffInput) -> TariffPayload:
+        command = NewTariff(
+            owner_id=decode_id(input.owner_id, "Tenant"),
+            name=input.name,
+            rates=[NewRate(r.kind, r.unit_price, r.increment) for r in input.rates],
+            monthly_fee_per_endpoint=input.monthly_fee_per_endpoint,
+        )
+        return await mutate(
+            info,
+            lambda session, actor: tariffs.create_tariff(session, actor, command),
+            lambda row: TariffPayload(tariff=to_gql_tariff(row)),
+            TariffPayload,
+        )
+
+    @strawberry.mutation(description="Platform admins: add an operator to the catalog.")
+    async def create_sponsor_operator(
+        self, info: Info, input: CreateSponsorOperatorInput
+    ) -> SponsorOperatorPayload:
+        return await mutate(
+            info,
+            lambda session, actor: operators.create_operator(session, actor, input.name),
+            lambda row: SponsorOperatorPayload(sponsor_operator=to_gql_operator(row)),
+            SponsorOperatorPayload,
+        )
+
+    @strawberry.mutation(description="Grant a sub-tenant operators its parent has.")
+    async def grant_sponsor_operators(
+        self, info: Info, input: GrantSponsorOperatorsInput
+    ) -> TenantPayload:
+        tenant_id = decode_id(input.tenant_id, "Tenant")
+        operator_ids = [decode_id(i, "SponsorOperator") for i in input.sponsor_operator_ids]
+        return await mutate(
+            info,
+            lambda session, actor: operators.grant_operators(
+                session, actor, tenant_id, operator_ids
+            ),
+            lambda row: TenantPayload(tenant=to_gql_tenant(row)),
+            TenantPayload,
+        )

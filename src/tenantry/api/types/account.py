@@ -1,0 +1,129 @@
+"""Accounts and their transaction history."""
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry import relay
+
+from tenantry.api.info import Info
+from tenantry.api.loaders.ledger import PostingFilters, PostingPageKey
+from tenantry.api.relay import Connection, build_connection, page_request
+from tenantry.api.types.money import Money, to_money
+from tenantry.ledger.models import Account, LedgerTransaction, Posting, TransactionKind
+from tenantry.ledger.service import BillingStatus, billing_status
+
+if TYPE_CHECKING:
+    from tenantry.api.types.tenant import TenantType
+    from tenantry.api.types.user import UserType
+
+TenantRef = Annotated["TenantType", strawberry.lazy("tenantry.api.types.tenant")]
+UserRef = Annotated["UserType", strawberry.lazy("tenantry.api.types.user")]
+
+strawberry.enum(TransactionKind, description="What a transaction was, seen from one account.")
+strawberry.enum(
+    BillingStatus,
+    description="ACTIVE; LOW_BALANCE: under the warning threshold; BLOCKED: under -credit limit.",
+)
+
+
+@strawberry.type(name="AccountTransaction", description="One movement on one account.")
+class AccountTransactionType(relay.Node):
+    id: relay.NodeID[int]
+    kind: TransactionKind
+    created_at: datetime
+    _row: strawberry.Private[Posting]
+
+    @strawberry.field(description="Signed from this account's view: + credits it, - debits it.")
+    def amount(self) -> Money:
+        return to_money(self._row.amount, self._row.currency)
+
+    @strawberry.field
+    def balance_after(self) -> Money:
+        return to_money(self._row.balance_after, self._row.currency)
+
+    async def _transaction(self, info: Info) -> LedgerTransaction:
+        transaction: LedgerTransaction = await info.context.loaders.ledger_transaction_by_id.load(
+            self._row.transaction_id
+        )
+        return transaction
+
+    @strawberry.field
+    async def description(self, info: Info) -> str | None:
+        return (await self._transaction(info)).description
+
+    @strawberry.field
+    async def reference(self, info: Info) -> str | None:
+        return (await self._transaction(info)).reference
+
+    @strawberry.field(description="Who made it; null for the system, or a user you cannot see.")
+    async def actor(self, info: Info) -> UserRef | None:
+        from tenantry.api.types.user import to_gql_user
+
+        transaction = await self._transaction(info)
+        if transaction.actor_user_id is None:
+            return None
+        user = await info.context.loaders.user_by_id.load(transaction.actor_user_id)
+        return None if user is None else to_gql_user(user)
+
+    @strawberry.field
+    async def impersonated_tenant(self, info: Info) -> TenantRef | None:
+        from tenantry.api.types.tenant import to_gql_tenant
+
+        transaction = await self._transaction(info)
+        if transaction.impersonated_tenant_id is None:
+            return None
+        tenant = await info.context.loaders.tenant_by_id.load(transaction.impersonated_tenant_id)
+        return None if tenant is None else to_gql_tenant(tenant)
+
+
+def to_gql_posting(row: Posting) -> AccountTransactionType:
+    return AccountTransactionType(id=row.id, kind=row.kind, created_at=row.created_at, _row=row)
+
+
+@strawberry.type(name="Account", description="A tenant's or customer's money, in its currency.")
+class AccountType(relay.Node):
+    id: relay.NodeID[int]
+    currency: str
+    _row: strawberry.Private[Account]
+
+    @strawberry.field
+    def balance(self) -> Money:
+        return to_money(self._row.balance, self.currency)
+
+    @strawberry.field(description="How far below zero the balance may go before BLOCKED.")
+    def credit_limit(self) -> Money:
+        return to_money(self._row.credit_limit, self.currency)
+
+    @strawberry.field
+    def low_balance_threshold(self) -> Money | None:
+        threshold = self._row.low_balance_threshold
+        return None if threshold is None else to_money(threshold, self.currency)
+
+    @strawberry.field
+    def billing_status(self) -> BillingStatus:
+        return billing_status(self._row)
+
+    @strawberry.field(description="Newest first.")
+    async def transactions(
+        self,
+        info: Info,
+        *,
+        first: int | None = None,
+        after: str | None = None,
+        kinds: list[TransactionKind] | None = None,
+        from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
+        to: datetime | None = None,
+    ) -> Connection[AccountTransactionType]:
+        loaders = info.context.loaders
+        request = page_request(info.context.settings, first, after)
+        filters = PostingFilters(tuple(sorted(set(kinds))) if kinds else None, from_, to)
+        key = PostingPageKey(self.id, request, filters)
+        page = await loaders.posting_page.load(key)
+        return build_connection(
+            page, request, to_gql_posting, lambda: loaders.posting_count.load(key.count_key())
+        )
+
+
+def to_gql_account(row: Account) -> AccountType:
+    return AccountType(id=row.id, currency=row.currency, _row=row)

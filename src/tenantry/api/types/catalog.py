@@ -1,0 +1,74 @@
+"""Sponsor operators and tariffs."""
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry import relay
+
+from tenantry.api.info import Info
+from tenantry.api.types.money import Money, to_money
+from tenantry.core.decimals import plain
+from tenantry.operators.models import SponsorOperator
+from tenantry.tariffs.models import Tariff, UsageKind
+
+if TYPE_CHECKING:
+    from tenantry.api.types.tenant import TenantType
+
+TenantRef = Annotated["TenantType", strawberry.lazy("tenantry.api.types.tenant")]
+
+strawberry.enum(UsageKind, description="DATA is priced per MB, SMS per message, VOICE per minute.")
+
+
+@strawberry.type(name="SponsorOperator")
+class SponsorOperatorType(relay.Node):
+    id: relay.NodeID[int]
+    name: str
+
+
+def to_gql_operator(row: SponsorOperator) -> SponsorOperatorType:
+    return SponsorOperatorType(id=row.id, name=row.name)
+
+
+@strawberry.type
+class TariffRate:
+    kind: UsageKind
+    unit_price: Decimal = strawberry.field(
+        description="Price of one increment's worth of units, per unit."
+    )
+    increment: Decimal = strawberry.field(
+        description="Quantities are rounded up to a multiple of this."
+    )
+
+
+@strawberry.type(name="Tariff", description="A price list owned by a tenant, in its currency.")
+class TariffType(relay.Node):
+    id: relay.NodeID[int]
+    name: str
+    currency: str
+    _row: strawberry.Private[Tariff]
+
+    @strawberry.field
+    async def owner(self, info: Info) -> TenantRef:
+        from tenantry.api.types.tenant import to_gql_tenant
+
+        row = await info.context.loaders.tenant_by_id.load(self._row.tenant_id)
+        assert row is not None  # a tariff is only visible when its owner is
+        return to_gql_tenant(row)
+
+    @strawberry.field
+    async def rates(self, info: Info) -> list[TariffRate]:
+        rows = await info.context.loaders.tariff_rates.load(self.id)
+        return [
+            TariffRate(kind=r.kind, unit_price=plain(r.unit_price), increment=plain(r.increment))
+            for r in rows
+        ]
+
+    @strawberry.field
+    def monthly_fee_per_endpoint(self) -> Money | None:
+        fee = self._row.monthly_fee_per_endpoint
+        return None if fee is None else to_money(fee, self.currency)
+
+
+def to_gql_tariff(row: Tariff) -> TariffType:
+    return TariffType(id=row.id, name=row.name, currency=row.currency, _row=row)

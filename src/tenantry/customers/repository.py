@@ -1,0 +1,114 @@
+"""All SQL about customers and endpoints."""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantry.auth.scope import Scope
+from tenantry.core.pagination import Page, PageRequest
+from tenantry.customers.models import Customer, Endpoint
+from tenantry.db.paging import any_of, counts_by_key, pages_by_key
+from tenantry.tenants.models import Tenant
+
+
+async def add(session: AsyncSession, row: Customer | Endpoint) -> None:
+    session.add(row)
+    await session.flush()
+
+
+async def get_customer(session: AsyncSession, scope: Scope, customer_id: int) -> Customer | None:
+    stmt = sa.select(Customer).where(
+        Customer.id == customer_id, scope.owned_by_visible_tenant(Customer.tenant_id)
+    )
+    return await session.scalar(stmt)
+
+
+async def customers_by_ids(
+    session: AsyncSession, scope: Scope, ids: Sequence[int]
+) -> list[Customer]:
+    stmt = sa.select(Customer).where(
+        any_of(Customer.id, ids), scope.owned_by_visible_tenant(Customer.tenant_id)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def endpoints_by_ids(
+    session: AsyncSession, scope: Scope, ids: Sequence[int]
+) -> list[Endpoint]:
+    stmt = sa.select(Endpoint).where(
+        any_of(Endpoint.id, ids), scope.owned_by_visible_tenant(Endpoint.tenant_id)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def customer_pages(
+    session: AsyncSession, scope: Scope, tenant_ids: Sequence[int], page: PageRequest
+) -> dict[int, Page[Customer]]:
+    return await pages_by_key(
+        session,
+        Customer,
+        Customer.tenant_id,
+        tenant_ids,
+        page,
+        scope.owned_by_visible_tenant(Customer.tenant_id),
+    )
+
+
+async def customer_counts(
+    session: AsyncSession, scope: Scope, tenant_ids: Sequence[int]
+) -> dict[int, int]:
+    return await counts_by_key(
+        session, Customer.tenant_id, tenant_ids, scope.owned_by_visible_tenant(Customer.tenant_id)
+    )
+
+
+async def endpoint_pages(
+    session: AsyncSession, scope: Scope, customer_ids: Sequence[int], page: PageRequest
+) -> dict[int, Page[Endpoint]]:
+    return await pages_by_key(
+        session,
+        Endpoint,
+        Endpoint.customer_id,
+        customer_ids,
+        page,
+        scope.owned_by_visible_tenant(Endpoint.tenant_id),
+    )
+
+
+async def endpoint_counts(
+    session: AsyncSession, scope: Scope, customer_ids: Sequence[int]
+) -> dict[int, int]:
+    return await counts_by_key(
+        session,
+        Endpoint.customer_id,
+        customer_ids,
+        scope.owned_by_visible_tenant(Endpoint.tenant_id),
+    )
+
+
+async def iccid_taken(session: AsyncSession, iccid: str) -> bool:
+    # ICCIDs identify physical SIMs: unique across the platform, so deliberately unscoped.
+    return bool(await session.scalar(sa.select(sa.exists().where(Endpoint.iccid == iccid))))
+
+
+async def top_up_templates(
+    session: AsyncSession, tenant_ids: Sequence[int]
+) -> dict[int, str | None]:
+    """For each tenant, its own top-up URL template or its nearest ancestor's.
+
+    Unscoped on purpose: the template is configuration that flows down the tree; only the
+    rendered URL is shown, never the ancestor.
+    """
+    own = sa.select(Tenant.id, Tenant.path).where(any_of(Tenant.id, tenant_ids)).subquery()
+    ancestor = sa.orm.aliased(Tenant)
+    position = sa.func.array_position(own.c.path, ancestor.id)
+    stmt = (
+        sa.select(own.c.id, ancestor.customer_top_up_url)
+        .join(ancestor, ancestor.id == sa.any_(own.c.path))
+        .where(ancestor.customer_top_up_url.is_not(None))
+        .order_by(own.c.id, position.desc())
+        .distinct(own.c.id)
+    )
+    found = {tenant_id: url for tenant_id, url in (await session.execute(stmt)).all()}
+    return {tenant_id: found.get(tenant_id) for tenant_id in tenant_ids}

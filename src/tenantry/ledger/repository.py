@@ -1,0 +1,282 @@
+"""All SQL about accounts, ledger transactions and postings."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantry.auth.scope import Scope
+from tenantry.core.pagination import Page, PageRequest
+from tenantry.db.paging import any_of, counts_by_key, pages_by_key
+from tenantry.ledger.models import (
+    Account,
+    LedgerTransaction,
+    OwnerKind,
+    Posting,
+    SystemPurpose,
+    TransactionKind,
+)
+
+
+async def add_account(session: AsyncSession, account: Account) -> Account:
+    session.add(account)
+    await session.flush()
+    return account
+
+
+async def get(session: AsyncSession, scope: Scope, account_id: int) -> Account | None:
+    return await session.scalar(
+        sa.select(Account).where(
+            Account.id == account_id, scope.owned_by_visible_tenant(Account.tenant_id)
+        )
+    )
+
+
+async def current(session: AsyncSession, account_id: int) -> Account:
+    """The account as the database has it now, replacing any copy the session holds."""
+    stmt = (
+        sa.select(Account).where(Account.id == account_id).execution_options(populate_existing=True)
+    )
+    return (await session.scalars(stmt)).one()
+
+
+async def tenant_account(session: AsyncSession, tenant_id: int) -> Account | None:
+    return await session.scalar(
+        sa.select(Account).where(
+            Account.tenant_id == tenant_id, Account.owner_kind == OwnerKind.TENANT
+        )
+    )
+
+
+async def system_account(
+    session: AsyncSession, *, root_tenant_id: int, purpose: SystemPurpose, currency: str
+) -> Account:
+    # A concurrent creator of the same account makes this insert wait for its commit and
+    # then do nothing; the SELECT, a new statement, then sees the committed row.
+    await session.execute(
+        pg_insert(Account)
+        .values(
+            tenant_id=root_tenant_id,
+            owner_kind=OwnerKind.SYSTEM,
+            system_purpose=purpose,
+            currency=currency,
+            balance=Decimal(0),
+            credit_limit=Decimal(0),
+        )
+        .on_conflict_do_nothing(
+            index_elements=[Account.system_purpose, Account.currency],
+            # A literal, as in the index: a bound parameter would stop PostgreSQL from
+            # matching the partial index once it switches to a generic plan.
+            index_where=sa.text("owner_kind = 'SYSTEM'"),
+        )
+    )
+    stmt = sa.select(Account).where(
+        Account.owner_kind == OwnerKind.SYSTEM,
+        Account.system_purpose == purpose,
+        Account.currency == currency,
+    )
+    return (await session.scalars(stmt)).one()
+
+
+async def lock_accounts(session: AsyncSession, account_ids: Sequence[int]) -> list[Account]:
+    # Every balance change takes its rows in ascending id order: two transfers touching the
+    # same accounts then queue on the first shared row instead of deadlocking.
+    stmt = (
+        sa.select(Account)
+        .where(any_of(Account.id, account_ids))
+        .order_by(Account.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def add_to_balance(session: AsyncSession, account_id: int, amount: Decimal) -> Decimal:
+    """Apply ``amount`` in SQL (no read-modify-write) and return the new balance."""
+    stmt = (
+        sa.update(Account)
+        .where(Account.id == account_id)
+        .values(balance=Account.balance + amount)
+        .returning(Account)
+        # Refresh the session's copy from RETURNING, so later reads of it are not stale.
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    return (await session.scalars(stmt)).one().balance
+
+
+async def insert_transaction(
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    kind: TransactionKind,
+    description: str | None,
+    reference: str | None,
+    idempotency_key: str | None,
+    request_digest: str | None,
+    actor_user_id: int | None,
+    impersonated_tenant_id: int | None,
+) -> LedgerTransaction | None:
+    """Insert a transaction, or return None if its idempotency key is already taken.
+
+    A concurrent insert of the same key waits here until the first one commits (then
+    None) or rolls back (then this one wins), so a key is claimed exactly once.
+    """
+    stmt = (
+        pg_insert(LedgerTransaction)
+        .values(
+            tenant_id=tenant_id,
+            kind=kind,
+            description=description,
+            reference=reference,
+            idempotency_key=idempotency_key,
+            request_digest=request_digest,
+            actor_user_id=actor_user_id,
+            impersonated_tenant_id=impersonated_tenant_id,
+        )
+        .on_conflict_do_nothing(
+            index_elements=[LedgerTransaction.tenant_id, LedgerTransaction.idempotency_key],
+            index_where=LedgerTransaction.idempotency_key.is_not(None),
+        )
+        .returning(LedgerTransaction)
+    )
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def transaction_by_key(
+    session: AsyncSession, tenant_id: int, idempotency_key: str
+) -> LedgerTransaction:
+    stmt = sa.select(LedgerTransaction).where(
+        LedgerTransaction.tenant_id == tenant_id,
+        LedgerTransaction.idempotency_key == idempotency_key,
+    )
+    return (await session.scalars(stmt)).one()
+
+
+async def transactions_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[LedgerTransaction]:
+    """Unscoped: only for transactions behind postings already read through a scope."""
+    stmt = sa.select(LedgerTransaction).where(any_of(LedgerTransaction.id, ids))
+    return list((await session.scalars(stmt)).all())
+
+
+async def add_postings(session: AsyncSession, postings: Sequence[Posting]) -> None:
+    session.add_all(postings)
+    await session.flush()
+
+
+async def posting_of(session: AsyncSession, transaction_id: int, account_id: int) -> Posting:
+    """The (first) posting a transaction made on one account."""
+    stmt = (
+        sa.select(Posting)
+        .where(Posting.transaction_id == transaction_id, Posting.account_id == account_id)
+        .order_by(Posting.id)
+        .limit(1)
+    )
+    return (await session.scalars(stmt)).one()
+
+
+async def accounts_by_ids(session: AsyncSession, scope: Scope, ids: Sequence[int]) -> list[Account]:
+    stmt = sa.select(Account).where(
+        any_of(Account.id, ids), scope.owned_by_visible_tenant(Account.tenant_id)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def tenant_accounts(
+    session: AsyncSession, scope: Scope, tenant_ids: Sequence[int]
+) -> list[Account]:
+    stmt = sa.select(Account).where(
+        any_of(Account.tenant_id, tenant_ids),
+        Account.owner_kind == OwnerKind.TENANT,
+        scope.owned_by_visible_tenant(Account.tenant_id),
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def postings_by_ids(session: AsyncSession, scope: Scope, ids: Sequence[int]) -> list[Posting]:
+    stmt = sa.select(Posting).where(
+        any_of(Posting.id, ids), scope.owned_by_visible_tenant(Posting.tenant_id)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+def _posting_filters(
+    scope: Scope,
+    kinds: Sequence[TransactionKind] | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> list[sa.ColumnElement[bool]]:
+    """``since`` is inclusive, ``until`` exclusive, so adjacent ranges never overlap."""
+    where = [scope.owned_by_visible_tenant(Posting.tenant_id)]
+    if kinds is not None:
+        where.append(Posting.kind.in_(kinds))
+    if since is not None:
+        where.append(Posting.created_at >= since)
+    if until is not None:
+        where.append(Posting.created_at < until)
+    return where
+
+
+async def posting_pages(  # noqa: PLR0917 - the posting loaders pass filters positionally
+    session: AsyncSession,
+    scope: Scope,
+    account_ids: Sequence[int],
+    page: PageRequest,
+    kinds: Sequence[TransactionKind] | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> dict[int, Page[Posting]]:
+    """Each account's postings, newest first."""
+    return await pages_by_key(
+        session,
+        Posting,
+        Posting.account_id,
+        account_ids,
+        page,
+        *_posting_filters(scope, kinds, since, until),
+        descending=True,
+    )
+
+
+async def posting_counts(  # noqa: PLR0917 - as posting_pages
+    session: AsyncSession,
+    scope: Scope,
+    account_ids: Sequence[int],
+    kinds: Sequence[TransactionKind] | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> dict[int, int]:
+    return await counts_by_key(
+        session, Posting.account_id, account_ids, *_posting_filters(scope, kinds, since, until)
+    )
+
+
+async def balance_mismatches(session: AsyncSession) -> list[tuple[int, Decimal, Decimal]]:
+    """(account id, stored balance, sum of postings) wherever the two differ."""
+    sums = (
+        sa.select(Posting.account_id, sa.func.sum(Posting.amount).label("total"))
+        .group_by(Posting.account_id)
+        .subquery()
+    )
+    total = sa.func.coalesce(sums.c.total, 0)
+    stmt = (
+        sa.select(Account.id, Account.balance, total)
+        .outerjoin(sums, sums.c.account_id == Account.id)
+        .where(Account.balance != total)
+        .order_by(Account.id)
+    )
+    return [(row[0], row[1], row[2]) for row in (await session.execute(stmt)).all()]
+
+
+async def unbalanced_transactions(session: AsyncSession) -> list[tuple[int, str, Decimal]]:
+    """(transaction id, currency, sum) wherever a transaction's postings do not sum to zero."""
+    total = sa.func.sum(Posting.amount)
+    stmt = (
+        sa.select(Posting.transaction_id, Posting.currency, total)
+        .group_by(Posting.transaction_id, Posting.currency)
+        .having(total != 0)
+        .order_by(Posting.transaction_id, Posting.currency)
+    )
+    return [(row[0], row[1], row[2]) for row in (await session.execute(stmt)).all()]

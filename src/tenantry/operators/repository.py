@@ -1,0 +1,68 @@
+"""All SQL about sponsor operators and their grants."""
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantry.db.paging import any_of
+from tenantry.operators.models import SponsorOperator, SponsorOperatorGrant
+from tenantry.tenants.models import Tenant
+
+
+async def add(session: AsyncSession, operator: SponsorOperator) -> SponsorOperator:
+    session.add(operator)
+    await session.flush()
+    return operator
+
+
+async def name_taken(session: AsyncSession, name: str) -> bool:
+    stmt = sa.select(sa.exists().where(sa.func.lower(SponsorOperator.name) == name.lower()))
+    return bool(await session.scalar(stmt))
+
+
+async def all_operators(session: AsyncSession) -> list[SponsorOperator]:
+    # The catalog itself is public to every signed-in tenant: names, nothing else.
+    return list(
+        (await session.scalars(sa.select(SponsorOperator).order_by(SponsorOperator.name))).all()
+    )
+
+
+async def by_ids(session: AsyncSession, ids: Sequence[int]) -> list[SponsorOperator]:
+    return list(
+        (
+            await session.scalars(sa.select(SponsorOperator).where(any_of(SponsorOperator.id, ids)))
+        ).all()
+    )
+
+
+async def grant(session: AsyncSession, tenant_id: int, operator_ids: Sequence[int]) -> None:
+    if not operator_ids:
+        return
+    stmt = insert(SponsorOperatorGrant).values(
+        [{"tenant_id": tenant_id, "sponsor_operator_id": op_id} for op_id in operator_ids]
+    )
+    await session.execute(stmt.on_conflict_do_nothing())
+
+
+async def lineage(
+    session: AsyncSession, tenant_ids: Sequence[int]
+) -> tuple[dict[int, Tenant], dict[int, set[int]]]:
+    """Every tenant on the paths of ``tenant_ids`` (unscoped: effective operators depend on
+    ancestors' grants, which callers never expose), and each one's direct grants."""
+    paths = sa.select(sa.func.unnest(Tenant.path)).where(any_of(Tenant.id, tenant_ids))
+    tenants = {
+        t.id: t
+        for t in (await session.scalars(sa.select(Tenant).where(Tenant.id.in_(paths)))).all()
+    }
+    grants: dict[int, set[int]] = defaultdict(set)
+    rows = await session.execute(
+        sa.select(SponsorOperatorGrant.tenant_id, SponsorOperatorGrant.sponsor_operator_id).where(
+            any_of(SponsorOperatorGrant.tenant_id, list(tenants))
+        )
+    )
+    for tenant_id, operator_id in rows.all():
+        grants[tenant_id].add(operator_id)
+    return tenants, grants

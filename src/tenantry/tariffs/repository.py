@@ -1,0 +1,81 @@
+"""All SQL about tariffs and their rates."""
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantry.auth.scope import Scope
+from tenantry.core.pagination import Page, PageRequest
+from tenantry.db.paging import any_of, counts_by_key, pages_by_key
+from tenantry.tariffs.models import Tariff, TariffRate
+
+
+async def add(session: AsyncSession, tariff: Tariff, rates: Sequence[TariffRate]) -> Tariff:
+    session.add(tariff)
+    await session.flush()
+    for rate in rates:
+        rate.tariff_id = tariff.id
+        session.add(rate)
+    await session.flush()
+    return tariff
+
+
+async def get(session: AsyncSession, scope: Scope, tariff_id: int) -> Tariff | None:
+    return await session.scalar(
+        sa.select(Tariff).where(
+            Tariff.id == tariff_id, scope.owned_by_visible_tenant(Tariff.tenant_id)
+        )
+    )
+
+
+async def by_ids(session: AsyncSession, scope: Scope, ids: Sequence[int]) -> list[Tariff]:
+    return list(
+        (
+            await session.scalars(
+                sa.select(Tariff).where(
+                    any_of(Tariff.id, ids), scope.owned_by_visible_tenant(Tariff.tenant_id)
+                )
+            )
+        ).all()
+    )
+
+
+async def by_ids_unscoped(session: AsyncSession, ids: Sequence[int]) -> list[Tariff]:
+    """For rating only: every level's tariff applies, whoever is looking."""
+    return list((await session.scalars(sa.select(Tariff).where(any_of(Tariff.id, ids)))).all())
+
+
+async def rates_of(session: AsyncSession, tariff_ids: Sequence[int]) -> dict[int, list[TariffRate]]:
+    # Callers pass ids of tariffs they already loaded through a scope (or for rating).
+    stmt = (
+        sa.select(TariffRate)
+        .where(any_of(TariffRate.tariff_id, tariff_ids))
+        .order_by(TariffRate.kind)
+    )
+    grouped: dict[int, list[TariffRate]] = defaultdict(list)
+    for rate in (await session.scalars(stmt)).all():
+        grouped[rate.tariff_id].append(rate)
+    return grouped
+
+
+async def owned_pages(
+    session: AsyncSession, scope: Scope, tenant_ids: Sequence[int], page: PageRequest
+) -> dict[int, Page[Tariff]]:
+    return await pages_by_key(
+        session,
+        Tariff,
+        Tariff.tenant_id,
+        tenant_ids,
+        page,
+        scope.owned_by_visible_tenant(Tariff.tenant_id),
+    )
+
+
+async def owned_counts(
+    session: AsyncSession, scope: Scope, tenant_ids: Sequence[int]
+) -> dict[int, int]:
+    return await counts_by_key(
+        session, Tariff.tenant_id, tenant_ids, scope.owned_by_visible_tenant(Tariff.tenant_id)
+    )

@@ -1,0 +1,142 @@
+"""Rules for tariffs: creating them, and which tariff may be assigned where."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantry.auth.principal import Principal
+from tenantry.auth.scope import Scope
+from tenantry.core.errors import ErrorCode, Field, Problems, not_found
+from tenantry.ledger.money import fits_currency
+from tenantry.tariffs import repository as repo
+from tenantry.tariffs.models import Tariff, TariffRate, UsageKind
+from tenantry.tenants import repository as tenants_repo
+from tenantry.tenants import rules as tenant_rules
+from tenantry.tenants.errors import tenant_not_found
+from tenantry.tenants.models import Tenant
+
+RATE_SCALE = 6
+
+
+@dataclass(frozen=True)
+class NewRate:
+    kind: UsageKind
+    unit_price: Decimal
+    increment: Decimal = Decimal(1)
+
+
+@dataclass(frozen=True)
+class NewTariff:
+    owner_id: int | None
+    name: str
+    rates: list[NewRate]
+    monthly_fee_per_endpoint: Decimal | None = None
+
+
+def _places(value: Decimal) -> int:
+    exponent = value.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else RATE_SCALE + 1
+
+
+async def create_tariff(session: AsyncSession, principal: Principal, new: NewTariff) -> Tariff:
+    owner = (
+        None
+        if new.owner_id is None
+        else await tenants_repo.get(session, principal.scope, new.owner_id)
+    )
+    if owner is None:
+        raise tenant_not_found(("input", "ownerId"))
+    principal.require_admin()
+
+    problems = Problems()
+    name = tenant_rules.check_name(problems, ("input", "name"), new.name)
+    seen: set[UsageKind] = set()
+    for index, rate in enumerate(new.rates):
+        field = ("input", "rates", str(index))
+        if rate.kind in seen:
+            problems.add(ErrorCode.INVALID, f"{rate.kind.value} is priced twice.", (*field, "kind"))
+        seen.add(rate.kind)
+        if (
+            not rate.unit_price.is_finite()
+            or rate.unit_price < 0
+            or _places(rate.unit_price) > RATE_SCALE
+        ):
+            problems.add(
+                ErrorCode.INVALID,
+                f"Unit price must be zero or more, with at most {RATE_SCALE} decimal places.",
+                (*field, "unitPrice"),
+            )
+        if (
+            not rate.increment.is_finite()
+            or rate.increment <= 0
+            or _places(rate.increment) > RATE_SCALE
+        ):
+            problems.add(
+                ErrorCode.INVALID,
+                f"Increment must be more than zero, with at most {RATE_SCALE} decimal places.",
+                (*field, "increment"),
+            )
+    fee = new.monthly_fee_per_endpoint
+    if fee is not None and (
+        not fee.is_finite() or fee < 0 or not fits_currency(fee, owner.currency)
+    ):
+        problems.add(
+            ErrorCode.INVALID,
+            f"Monthly fee must be zero or more, in {owner.currency}'s precision.",
+            ("input", "monthlyFeePerEndpoint"),
+        )
+    problems.raise_if_any()
+
+    tariff = Tariff(
+        tenant_id=owner.id, name=name, currency=owner.currency, monthly_fee_per_endpoint=fee
+    )
+    rates = [
+        TariffRate(tenant_id=owner.id, kind=r.kind, unit_price=r.unit_price, increment=r.increment)
+        for r in new.rates
+    ]
+    return await repo.add(session, tariff, rates)
+
+
+async def resolve_assignable(
+    session: AsyncSession, scope: Scope, tariff_id: int | None, field: Field
+) -> Tariff:
+    """A tariff the caller can see, or NOT_FOUND (same as a bad id)."""
+    tariff = None if tariff_id is None else await repo.get(session, scope, tariff_id)
+    if tariff is None:
+        raise not_found(field, "tariff")
+    return tariff
+
+
+def check_tenant_tariff(
+    problems: Problems, field: Field, tariff: Tariff, parent: Tenant, currency: str
+) -> None:
+    """What a parent charges a sub-tenant: the parent's own tariff, in the sub-tenant's currency."""
+    if tariff.tenant_id != parent.id:
+        problems.add(
+            ErrorCode.INVALID, "A tenant tariff must be owned by the parent tenant.", field
+        )
+    elif tariff.currency != currency:
+        problems.add(
+            ErrorCode.CURRENCY_MISMATCH,
+            f"The tariff is priced in {tariff.currency}; the tenant pays in {currency}.",
+            field,
+        )
+
+
+def check_customer_tariff(
+    problems: Problems, field: Field, tariff: Tariff, tenant_path: list[int], currency: str
+) -> None:
+    """A customer's (or default) tariff: owned by the tenant or an ancestor, in its currency."""
+    if tariff.tenant_id not in tenant_path:
+        problems.add(
+            ErrorCode.INVALID,
+            "A customer tariff must be owned by the tenant or one of its ancestors.",
+            field,
+        )
+    elif tariff.currency != currency:
+        problems.add(
+            ErrorCode.CURRENCY_MISMATCH,
+            f"The tariff is priced in {tariff.currency}; customers here pay in {currency}.",
+            field,
+        )
