@@ -12,6 +12,7 @@ from tenantry.api.mutations.catalog import CatalogMutations
 from tenantry.api.mutations.customers import CustomerMutations
 from tenantry.api.mutations.ledger import LedgerMutations
 from tenantry.api.mutations.tenants import TenantMutations
+from tenantry.api.mutations.usage import UsageMutations
 from tenantry.api.mutations.users import UserMutations
 from tenantry.api.node import resolve_node, resolve_nodes
 from tenantry.api.relay import Connection, build_connection, decode_id, page_request
@@ -86,7 +87,12 @@ class Query:
 
 @strawberry.type
 class Mutation(
-    TenantMutations, UserMutations, CatalogMutations, CustomerMutations, LedgerMutations
+    TenantMutations,
+    UserMutations,
+    CatalogMutations,
+    CustomerMutations,
+    LedgerMutations,
+    UsageMutations,
 ):
     pass
 

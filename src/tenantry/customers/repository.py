@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.auth.scope import Scope
@@ -108,7 +109,7 @@ async def top_up_templates(
         .join(ancestor, ancestor.id == sa.any_(own.c.path))
         .where(ancestor.customer_top_up_url.is_not(None))
         .order_by(own.c.id, position.desc())
-        .distinct(own.c.id)
+        .ext(distinct_on(own.c.id))
     )
     found = {tenant_id: url for tenant_id, url in (await session.execute(stmt)).all()}
     return {tenant_id: found.get(tenant_id) for tenant_id in tenant_ids}

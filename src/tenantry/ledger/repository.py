@@ -54,8 +54,17 @@ async def tenant_account(session: AsyncSession, tenant_id: int) -> Account | Non
 async def system_account(
     session: AsyncSession, *, root_tenant_id: int, purpose: SystemPurpose, currency: str
 ) -> Account:
+    stmt = sa.select(Account).where(
+        Account.owner_kind == OwnerKind.SYSTEM,
+        Account.system_purpose == purpose,
+        Account.currency == currency,
+    )
+    # Looked up first: an insert that does nothing would still use up an account id.
+    found = await session.scalar(stmt)
+    if found is not None:
+        return found
     # A concurrent creator of the same account makes this insert wait for its commit and
-    # then do nothing; the SELECT, a new statement, then sees the committed row.
+    # then do nothing; the second SELECT, a new statement, then sees the committed row.
     await session.execute(
         pg_insert(Account)
         .values(
@@ -72,11 +81,6 @@ async def system_account(
             # matching the partial index once it switches to a generic plan.
             index_where=sa.text("owner_kind = 'SYSTEM'"),
         )
-    )
-    stmt = sa.select(Account).where(
-        Account.owner_kind == OwnerKind.SYSTEM,
-        Account.system_purpose == purpose,
-        Account.currency == currency,
     )
     return (await session.scalars(stmt)).one()
 
