@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from tenantry.db.engine import Database
 from tenantry.ledger.service import check_invariants
-from tenantry.usage.models import UsageCharge, UsageRecord
+from tenantry.usage.models import UsageRecord
 from tests.fixtures.graphql import GraphQLClient
 from tests.fixtures.money import (
     codes,
@@ -264,9 +264,8 @@ async def test_tiny_charges_are_never_rounded_away(
         "customer": "-0.40",
     }
     async with db.read() as session:
-        charged = await session.scalar(
-            sa.select(sa.func.sum(UsageCharge.amount)).where(UsageCharge.level == 0)
-        )
+        # Every record keeps its own unrounded level-0 charge; together they are the 0.4.
+        charged = await session.scalar(sa.select(sa.func.sum(UsageRecord.charges[1])))
     assert charged == Decimal("0.4")
 
 

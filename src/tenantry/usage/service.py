@@ -17,8 +17,9 @@ from tenantry.ledger.models import TransactionKind
 from tenantry.ledger.money import MAX_AMOUNT
 from tenantry.tariffs import repository as tariffs_repo
 from tenantry.tariffs.models import TariffRate, UsageKind
+from tenantry.tenants.models import Tenant
 from tenantry.usage import repository as repo
-from tenantry.usage.models import UsageCharge, UsageRecord
+from tenantry.usage.models import UsageRecord
 from tenantry.usage.rating import CHARGE_QUANTUM, charge
 
 MAX_BATCH = 10_000
@@ -84,108 +85,94 @@ async def record_usage(
     # First occurrence of each event id wins; sorted so that concurrent batches sharing event
     # ids take the unique-index locks in the same order.
     unique = sorted({r.event_id: r for r in reversed(records)}.values(), key=lambda r: r.event_id)
-    rows = [
-        UsageRecord(
-            tenant_id=targets[r.endpoint_id].tenant_id,
-            customer_id=targets[r.endpoint_id].customer_id,
-            endpoint_id=r.endpoint_id,
-            kind=r.kind,
-            quantity=r.quantity,
-            occurred_at=r.occurred_at,
-            event_id=r.event_id,
-        )
-        for r in unique
-    ]
-    new_ids = await repo.insert_records(session, rows) if rows else {}
+    if not unique:
+        return IngestResult(accepted=0, duplicates=len(records))
+    rater = await _Rater.load(session, targets)
+    rows = [rater.rate(r) for r in unique]
+    new_ids = await repo.insert_records(session, rows)
     accepted = [row for row in rows if row.event_id in new_ids]
-    if accepted:
-        await _rate(session, principal, accepted, new_ids, targets)
-    return IngestResult(accepted=len(accepted), duplicates=len(records) - len(accepted))
-
-
-async def _rate(
-    session: AsyncSession,
-    principal: Principal,
-    records: list[UsageRecord],
-    new_ids: dict[str, int],
-    targets: dict[int, repo.RatingTarget],
-) -> None:
-    tenants = await repo.tenants_on_paths(session, list({r.tenant_id for r in records}))
-    tenant_accounts = {
-        a.tenant_id: a.id
-        for a in await ledger_repo.tenant_accounts(session, Scope(0, sees_all=True), list(tenants))
-    }
-    tariff_ids = {t.customer_tariff_id for t in targets.values()} | {
-        t.tenant_tariff_id for t in tenants.values()
-    }
-    rates: dict[tuple[int, UsageKind], TariffRate] = {
-        (rate.tariff_id, rate.kind): rate
-        for rate_list in (
-            await tariffs_repo.rates_of(session, [i for i in tariff_ids if i is not None])
-        ).values()
-        for rate in rate_list
-    }
-
-    def rate_of(tariff_id: int | None, kind: UsageKind) -> TariffRate | None:
-        return None if tariff_id is None else rates.get((tariff_id, kind))
-
-    charges: list[UsageCharge] = []
-    # account id -> (kind -> signed sum) for the batch's one ledger transfer
-    legs: dict[tuple[int, TransactionKind], Decimal] = defaultdict(Decimal)
-    for record in records:
-        target = targets[record.endpoint_id]
-        tenant = tenants[record.tenant_id]
-        record_id = new_ids[record.event_id]
-        # Level 0: the customer pays its tenant.
-        steps: list[tuple[int | None, int | None, int, int, int | None]] = [
-            (
-                None,
-                target.customer_id,
-                target.customer_account_id,
-                tenant.id,
-                target.customer_tariff_id,
-            )
-        ]
-        # Then each tenant pays its parent by its tenant tariff, up to the root.
-        for payer_id in reversed(tenant.path[1:]):
-            payer = tenants[payer_id]
-            assert payer.parent_id is not None
-            steps.append(
-                (payer.id, None, tenant_accounts[payer.id], payer.parent_id, payer.tenant_tariff_id)
-            )
-        for level, (payer_tenant, payer_customer, payer_account, payee, tariff_id) in enumerate(
-            steps
-        ):
-            amount = charge(record.quantity, rate_of(tariff_id, record.kind))
-            if amount == 0:
-                continue
-            charges.append(
-                UsageCharge(
-                    usage_record_id=record_id,
-                    level=level,
-                    tenant_id=payee,
-                    payer_tenant_id=payer_tenant,
-                    payer_customer_id=payer_customer,
-                    record_tenant_id=record.tenant_id,
-                    endpoint_id=record.endpoint_id,
-                    kind=record.kind,
-                    occurred_at=record.occurred_at,
-                    currency=tenants[payee].currency,
-                    amount=amount,
-                )
-            )
-            legs[(payer_account, TransactionKind.USAGE_CHARGE)] -= amount
-            legs[(tenant_accounts[payee], TransactionKind.USAGE_REVENUE)] += amount
-    await repo.insert_charges(session, charges)
+    legs = rater.legs(accepted)
     if legs:
         await ledger.post_transfer(
             session,
             tenant_id=principal.tenant_id,
             kind=TransactionKind.USAGE_CHARGE,
-            legs=[
-                ledger.Leg(account, amount, kind)
-                for (account, kind), amount in sorted(legs.items())
-            ],
-            description=f"Usage: {len(records)} records",
+            legs=legs,
+            description=f"Usage: {len(accepted)} records",
             actor_user_id=principal.user_id,
         )
+    return IngestResult(accepted=len(accepted), duplicates=len(records) - len(accepted))
+
+
+@dataclass
+class _Rater:
+    """Everything rating a batch needs, loaded in a few statements up front."""
+
+    targets: dict[int, repo.RatingTarget]
+    tenants: dict[int, Tenant]
+    tenant_accounts: dict[int, int]
+    rates: dict[tuple[int, UsageKind], TariffRate]
+
+    @classmethod
+    async def load(cls, session: AsyncSession, targets: dict[int, repo.RatingTarget]) -> "_Rater":
+        tenants = await repo.tenants_on_paths(
+            session, list({t.tenant_id for t in targets.values()})
+        )
+        everyone = Scope(0, sees_all=True)  # rating reads every level, whoever triggered it
+        accounts = {
+            a.tenant_id: a.id
+            for a in await ledger_repo.tenant_accounts(session, everyone, list(tenants))
+        }
+        tariff_ids = {t.customer_tariff_id for t in targets.values()} | {
+            t.tenant_tariff_id for t in tenants.values()
+        }
+        rates = await tariffs_repo.rates_of(session, [i for i in tariff_ids if i is not None])
+        by_kind = {(r.tariff_id, r.kind): r for rate_list in rates.values() for r in rate_list}
+        return cls(targets, tenants, accounts, by_kind)
+
+    def _tariffs_by_level(self, record: UsageRecord) -> list[int | None]:
+        """The tariff each level pays by: the customer's, then each tenant's up the path."""
+        tenant = self.tenants[record.tenant_id]
+        tariffs = [self.targets[record.endpoint_id].customer_tariff_id]
+        tariffs += [self.tenants[t].tenant_tariff_id for t in reversed(tenant.path[1:])]
+        return tariffs
+
+    def rate(self, new: NewUsageRecord) -> UsageRecord:
+        target = self.targets[new.endpoint_id]
+        tenant = self.tenants[target.tenant_id]
+        record = UsageRecord(
+            tenant_id=tenant.id,
+            customer_id=target.customer_id,
+            endpoint_id=new.endpoint_id,
+            kind=new.kind,
+            quantity=new.quantity,
+            depth=tenant.depth,
+            occurred_at=new.occurred_at,
+            event_id=new.event_id,
+        )
+        record.charges = [
+            charge(new.quantity, None if tariff is None else self.rates.get((tariff, new.kind)))
+            for tariff in self._tariffs_by_level(record)
+        ]
+        return record
+
+    def legs(self, records: list[UsageRecord]) -> list[ledger.Leg]:
+        """The batch's sums per account: what each payer paid and each payee earned."""
+        sums: dict[tuple[int, TransactionKind], Decimal] = defaultdict(Decimal)
+        for record in records:
+            path = self.tenants[record.tenant_id].path
+            # Level 0 is paid by the customer's account to its tenant; level k by the tenant
+            # k - 1 steps above the record's tenant to its parent.
+            payers = [self.targets[record.endpoint_id].customer_account_id] + [
+                self.tenant_accounts[t] for t in reversed(path[1:])
+            ]
+            payees = [self.tenant_accounts[t] for t in reversed(path)]
+            for amount, payer, payee in zip(record.charges, payers, payees, strict=False):
+                if amount:
+                    sums[(payer, TransactionKind.USAGE_CHARGE)] -= amount
+                    sums[(payee, TransactionKind.USAGE_REVENUE)] += amount
+        return [
+            ledger.Leg(account, amount, kind)
+            for (account, kind), amount in sorted(sums.items())
+            if amount
+        ]

@@ -1,13 +1,12 @@
-"""Usage totals, batched: owners of one kind and window share three statements."""
+"""Usage totals, batched: owners of one kind and window share one statement."""
 
 from collections import defaultdict
 from dataclasses import dataclass
-from decimal import Decimal
 
 from tenantry.api.loaders.base import ScopedLoader
 from tenantry.tariffs.models import UsageKind
 from tenantry.usage import repository as repo
-from tenantry.usage.repository import UsageOwner, Window
+from tenantry.usage.repository import Sums, UsageOwner, Window
 
 
 @dataclass(frozen=True)
@@ -19,36 +18,26 @@ class TotalsKey:
 @dataclass(frozen=True)
 class KindTotals:
     kind: UsageKind
-    quantity: Decimal
-    cost: Decimal
-    revenue: Decimal
+    sums: Sums
 
 
 class UsageTotalsLoader(ScopedLoader[TotalsKey, list[KindTotals]]):
     """Owners reach this loader only through fields of objects the caller can see."""
 
     async def batch_load_fn(self, keys: list[TotalsKey]) -> list[list[KindTotals]]:
-        groups: dict[tuple[str, bool, Window], list[int]] = defaultdict(list)
+        groups: dict[tuple[str, bool, Window], list[UsageOwner]] = defaultdict(list)
         for key in keys:
-            groups[(key.owner.kind, key.owner.subtree, key.window)].append(key.owner.id)
-        found: dict[TotalsKey, list[KindTotals]] = {}
+            groups[(key.owner.kind, key.owner.subtree, key.window)].append(key.owner)
+        found: dict[tuple[UsageOwner, Window], dict[str, Sums]] = defaultdict(dict)
         async with self.db.read() as session:
-            for (kind, subtree, window), ids in groups.items():
-                quantities, costs, revenues = await repo.totals(
-                    session, kind, ids, window, subtree=subtree
-                )
-                for owner_id in ids:
-                    found[TotalsKey(UsageOwner(kind, owner_id, subtree), window)] = [
-                        KindTotals(
-                            usage_kind,
-                            quantities.get((owner_id, usage_kind.value), Decimal(0)),
-                            costs.get((owner_id, usage_kind.value), Decimal(0)),
-                            revenues.get((owner_id, usage_kind.value), Decimal(0)),
-                        )
-                        for usage_kind in UsageKind
-                        if any(
-                            (owner_id, usage_kind.value) in sums
-                            for sums in (quantities, costs, revenues)
-                        )
-                    ]
-        return [found[key] for key in keys]
+            for (_, _, window), owners in groups.items():
+                for (owner, kind), sums in (await repo.totals(session, owners, window)).items():
+                    found[(owner, window)][kind] = sums
+        return [
+            [
+                KindTotals(kind, found[(key.owner, key.window)][kind.value])
+                for kind in UsageKind
+                if kind.value in found[(key.owner, key.window)]
+            ]
+            for key in keys
+        ]

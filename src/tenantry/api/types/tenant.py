@@ -136,7 +136,7 @@ class TenantType(relay.Node):
         from tenantry.usage.repository import UsageOwner
 
         return usage_summary(
-            UsageOwner("tenant", self.id, include_descendants), self.currency, from_, to
+            UsageOwner("tenant", self.id, include_descendants, self.depth), self.currency, from_, to
         )
 
 

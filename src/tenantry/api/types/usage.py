@@ -79,9 +79,9 @@ class UsageSummary:
         return [
             UsageTotal(
                 kind=r.kind,
-                quantity=plain(r.quantity),
-                cost=to_money(r.cost, self._currency),
-                revenue=to_money(r.revenue, self._currency),
+                quantity=plain(r.sums.quantity),
+                cost=to_money(r.sums.cost, self._currency),
+                revenue=to_money(r.sums.revenue, self._currency),
             )
             for r in rows
         ]
@@ -91,11 +91,8 @@ class UsageSummary:
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> EndpointUsageConnection:
         request = page_request(info.context.settings, first, after)
-        records_where, charges_where = repo.owner_filters(self._owner)
         async with info.context.db.read() as session:
-            page = await repo.endpoint_rows(
-                session, records_where, charges_where, self._window, request
-            )
+            page = await repo.endpoint_rows(session, self._owner, self._window, request)
         edges = [
             EndpointUsageEdge(
                 cursor=encode_cursor(row_key(r)),
