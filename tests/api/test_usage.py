@@ -5,6 +5,7 @@ Tree (all EUR):  platform  <- a pays 0.01/MB (root's tariff)
                    a1      <- customer pays 0.05/MB (a1's tariff), per started MB
 """
 
+import asyncio
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -307,3 +308,31 @@ async def test_transactions_show_usage_from_each_side(
         token=world.a1_admin.token,
     )
     assert only_revenue["tenant"]["account"]["transactions"]["totalCount"] == 1
+
+
+async def test_concurrent_batches_with_shared_events_charge_each_event_once(
+    gql: GraphQLClient, db: Database, world: World, priced: Priced
+) -> None:
+    # Eight batches at once; neighbours share half their event ids, in opposite orders.
+    batches = [
+        [record(priced.endpoint_id, f"e{i}", "1") for i in range(start, start + 100)][
+            :: 1 if n % 2 else -1
+        ]
+        for n, start in enumerate(range(0, 400, 50))
+    ]
+    results = await asyncio.gather(
+        *(gql.data(RECORD, {"r": batch}, token=world.root_admin.token) for batch in batches)
+    )
+    assert all(r["recordUsage"]["userErrors"] == [] for r in results)
+    accepted = sum(r["recordUsage"]["accepted"] for r in results)
+    duplicates = sum(r["recordUsage"]["duplicates"] for r in results)
+    assert (accepted, duplicates) == (450, 800 - 450)
+    # 450 MB: customer pays 450 x 0.05, a1 pays 450 x 0.02, a pays 450 x 0.01.
+    assert await balances(gql, world, priced) == {
+        "platform": "4.50",
+        "a": "4.50",
+        "a1": "13.50",
+        "customer": "-22.50",
+    }
+    async with db.read() as session:
+        assert await check_invariants(session) == []

@@ -8,13 +8,14 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.auth.principal import Principal
+from tenantry.core.change import KEEP, Change, Keep
 from tenantry.core.errors import ErrorCode, Problems
 from tenantry.ledger import repository as repo
 from tenantry.ledger.errors import (
@@ -331,3 +332,50 @@ async def check_invariants(session: AsyncSession) -> list[str]:
         f"Transaction {transaction_id}: its {currency} postings sum to {total}, not zero."
         for transaction_id, currency, total in await repo.unbalanced_transactions(session)
     ]
+
+
+@dataclass(frozen=True)
+class AccountLimits:
+    account_id: int
+    credit_limit: Change[Decimal] = field(default=KEEP)
+    low_balance_threshold: Change[Decimal | None] = field(default=KEEP)
+
+
+async def update_limits(
+    session: AsyncSession, principal: Principal, limits: AccountLimits
+) -> Account:
+    """Set how far below zero an account may go, and when it warns; same rule as moving money."""
+    account = await _target_account(session, principal, limits.account_id)
+    problems = Problems()
+    if not isinstance(limits.credit_limit, Keep):
+        limit = limits.credit_limit
+        if not (
+            limit.is_finite()
+            and limit >= 0
+            and fits_currency(limit, account.currency)
+            and limit < MAX_AMOUNT
+        ):
+            problems.add(
+                ErrorCode.INVALID,
+                f"Credit limit must be zero or more, in {account.currency}'s precision.",
+                ("input", "creditLimit"),
+            )
+        else:
+            account.credit_limit = limit
+    if not isinstance(limits.low_balance_threshold, Keep):
+        threshold = limits.low_balance_threshold
+        if threshold is not None and not (
+            threshold.is_finite()
+            and fits_currency(threshold, account.currency)
+            and abs(threshold) < MAX_AMOUNT
+        ):
+            problems.add(
+                ErrorCode.INVALID,
+                f"Threshold must be in {account.currency}'s precision.",
+                ("input", "lowBalanceThreshold"),
+            )
+        else:
+            account.low_balance_threshold = threshold
+    problems.raise_if_any()
+    await session.flush()
+    return account

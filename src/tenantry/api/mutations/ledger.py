@@ -14,9 +14,10 @@ from tenantry.api.types.account import (
     to_gql_account,
     to_gql_posting,
 )
+from tenantry.core.change import KEEP
 from tenantry.ledger import service
 from tenantry.ledger.models import Account, Posting
-from tenantry.ledger.service import AdjustmentDirection
+from tenantry.ledger.service import AccountLimits, AdjustmentDirection
 
 strawberry.enum(AdjustmentDirection)
 
@@ -38,6 +39,17 @@ class AdjustAccountInput:
     amount: Decimal
     reason: str
     idempotency_key: str
+
+
+@strawberry.input(description="Fields left out stay as they are.")
+class UpdateAccountInput:
+    id: strawberry.ID
+    credit_limit: Decimal | None = strawberry.field(
+        default=None, description="How far below zero the balance may go (>= 0)."
+    )
+    low_balance_threshold: strawberry.Maybe[Decimal | None] = strawberry.field(
+        description="Under this balance the account is LOW_BALANCE; null removes the warning."
+    )
 
 
 @strawberry.type
@@ -68,6 +80,23 @@ class LedgerMutations:
                 reference=input.reference,
             ),
             _payload,
+            AccountPayload,
+        )
+
+    @strawberry.mutation(
+        description="Set the credit limit or low-balance warning of an account below you."
+    )
+    async def update_account(self, info: Info, input: UpdateAccountInput) -> AccountPayload:
+        threshold = input.low_balance_threshold
+        limits = AccountLimits(
+            decode_id(input.id, "Account"),
+            credit_limit=KEEP if input.credit_limit is None else input.credit_limit,
+            low_balance_threshold=KEEP if threshold is None else threshold.value,
+        )
+        return await mutate(
+            info,
+            lambda session, actor: service.update_limits(session, actor, limits),
+            lambda row: AccountPayload(account=to_gql_account(row)),
             AccountPayload,
         )
 
