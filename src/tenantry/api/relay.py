@@ -1,7 +1,7 @@
 """Relay plumbing: global ids, page arguments and connections with ``totalCount``."""
 
 from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import strawberry
 from strawberry import relay
@@ -57,6 +57,15 @@ class Connection(relay.Connection[NodeType], Generic[NodeType]):
         return await self._count()
 
 
+def page_info(cursors: list[str], has_next: bool, request: PageRequest) -> relay.PageInfo:
+    return relay.PageInfo(
+        has_next_page=has_next,
+        has_previous_page=request.after is not None,
+        start_cursor=cursors[0] if cursors else None,
+        end_cursor=cursors[-1] if cursors else None,
+    )
+
+
 def build_connection(
     page: Page[Row],
     request: PageRequest,
@@ -69,11 +78,23 @@ def build_connection(
     ]
     return Connection(
         edges=edges,
-        page_info=relay.PageInfo(
-            has_next_page=page.has_next,
-            has_previous_page=request.after is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
+        page_info=page_info([e.cursor for e in edges], page.has_next, request),
         _count=count,
     )
+
+
+async def child_connection(
+    settings: Settings,
+    pages: Any,
+    counts: Any,
+    parent_id: int,
+    to_node: Callable[[Row], NodeType],
+    *,
+    first: int | None,
+    after: str | None,
+) -> Connection[NodeType]:
+    """A connection of a parent's children through its (page, count) loader pair: one
+    statement per level of a nested query, whatever the number of parents."""
+    request = page_request(settings, first, after)
+    page: Page[Row] = await pages.load((parent_id, request))
+    return build_connection(page, request, to_node, lambda: counts.load(parent_id))

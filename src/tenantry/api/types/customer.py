@@ -7,7 +7,7 @@ import strawberry
 from strawberry import relay
 
 from tenantry.api.info import Info
-from tenantry.api.relay import Connection, build_connection, page_request
+from tenantry.api.relay import Connection, child_connection
 from tenantry.api.types.catalog import (
     SponsorOperatorType,
     TariffType,
@@ -86,11 +86,14 @@ class CustomerType(relay.Node):
     async def endpoints(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection["EndpointType"]:
-        loaders = info.context.loaders
-        request = page_request(info.context.settings, first, after)
-        page = await loaders.endpoint_page.load((self.id, request))
-        return build_connection(
-            page, request, to_gql_endpoint, lambda: loaders.endpoint_count.load(self.id)
+        return await child_connection(
+            info.context.settings,
+            info.context.loaders.endpoint_page,
+            info.context.loaders.endpoint_count,
+            self.id,
+            to_gql_endpoint,
+            first=first,
+            after=after,
         )
 
     @strawberry.field(description="Usage in [from, to) and what this customer was charged.")

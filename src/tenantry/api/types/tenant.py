@@ -7,7 +7,7 @@ import strawberry
 from strawberry import relay
 
 from tenantry.api.info import Info
-from tenantry.api.relay import Connection, build_connection, page_request
+from tenantry.api.relay import Connection, child_connection
 from tenantry.api.types.enums import SubscriptionType, TenantKind
 from tenantry.tenants.models import Tenant
 
@@ -54,11 +54,14 @@ class TenantType(relay.Node):
     async def sub_tenants(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection["TenantType"]:
-        loaders = info.context.loaders
-        request = page_request(info.context.settings, first, after)
-        page = await loaders.sub_tenant_page.load((self.id, request))
-        return build_connection(
-            page, request, to_gql_tenant, lambda: loaders.sub_tenant_count.load(self.id)
+        return await child_connection(
+            info.context.settings,
+            info.context.loaders.sub_tenant_page,
+            info.context.loaders.sub_tenant_count,
+            self.id,
+            to_gql_tenant,
+            first=first,
+            after=after,
         )
 
     @strawberry.field(description="Users of this tenant, oldest first.")
@@ -67,11 +70,14 @@ class TenantType(relay.Node):
     ) -> Connection[UserRef]:
         from tenantry.api.types.user import to_gql_user
 
-        loaders = info.context.loaders
-        request = page_request(info.context.settings, first, after)
-        page = await loaders.user_page.load((self.id, request))
-        return build_connection(
-            page, request, to_gql_user, lambda: loaders.user_count.load(self.id)
+        return await child_connection(
+            info.context.settings,
+            info.context.loaders.user_page,
+            info.context.loaders.user_count,
+            self.id,
+            to_gql_user,
+            first=first,
+            after=after,
         )
 
     @strawberry.field(description="What the parent charges for this tenant's usage; null = free.")
@@ -88,11 +94,14 @@ class TenantType(relay.Node):
     ) -> Connection[TariffRef]:
         from tenantry.api.types.catalog import to_gql_tariff
 
-        loaders = info.context.loaders
-        request = page_request(info.context.settings, first, after)
-        page = await loaders.tariff_page.load((self.id, request))
-        return build_connection(
-            page, request, to_gql_tariff, lambda: loaders.tariff_count.load(self.id)
+        return await child_connection(
+            info.context.settings,
+            info.context.loaders.tariff_page,
+            info.context.loaders.tariff_count,
+            self.id,
+            to_gql_tariff,
+            first=first,
+            after=after,
         )
 
     @strawberry.field(description="Effective: granted directly, plus the parent's when inherited.")
@@ -118,11 +127,14 @@ class TenantType(relay.Node):
     ) -> Connection[CustomerRef]:
         from tenantry.api.types.customer import to_gql_customer
 
-        loaders = info.context.loaders
-        request = page_request(info.context.settings, first, after)
-        page = await loaders.customer_page.load((self.id, request))
-        return build_connection(
-            page, request, to_gql_customer, lambda: loaders.customer_count.load(self.id)
+        return await child_connection(
+            info.context.settings,
+            info.context.loaders.customer_page,
+            info.context.loaders.customer_count,
+            self.id,
+            to_gql_customer,
+            first=first,
+            after=after,
         )
 
     @strawberry.field(description="Usage in [from, to), with what it cost and earned.")

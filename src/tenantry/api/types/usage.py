@@ -10,7 +10,7 @@ from strawberry import relay
 from tenantry.api.errors import ClientError
 from tenantry.api.info import Info
 from tenantry.api.loaders.usage import TotalsKey
-from tenantry.api.relay import page_request
+from tenantry.api.relay import page_info, page_request
 from tenantry.api.types.money import Money, to_money
 from tenantry.core.decimals import plain
 from tenantry.core.pagination import encode_cursor
@@ -107,12 +107,7 @@ class UsageSummary:
         ]
         return EndpointUsageConnection(
             edges=edges,
-            page_info=relay.PageInfo(
-                has_next_page=page.has_next,
-                has_previous_page=request.after is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
+            page_info=page_info([e.cursor for e in edges], page.has_next, request),
         )
 
 
