@@ -60,7 +60,8 @@ class Server:
         raise AssertionError(f"server did not start: {self.read_all()}")
 
     def stop(self) -> str:
-        self.process.send_signal(signal.SIGINT)
+        # SIGTERM, as `kill`, systemd and `docker stop` send it.
+        self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -146,6 +147,11 @@ def test_serve_on_embedded_postgres_prints_a_working_token(data_dir: Path) -> No
     finally:
         output = again.stop()
     assert "tnt_" not in output and "already set up" in output
+    # The embedded PostgreSQL stopped with the server (its pid file goes when it shuts down).
+    deadline = time.monotonic() + 15
+    while (data_dir / "pgdata" / "postmaster.pid").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not (data_dir / "pgdata" / "postmaster.pid").exists()
 
 
 def test_demo_fills_a_tree(data_dir: Path) -> None:

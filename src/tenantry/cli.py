@@ -2,6 +2,8 @@
 
 import asyncio
 import logging
+import signal
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -80,6 +82,9 @@ def serve(
         typer.echo(
             "Platform already set up. `tenantry bootstrap` prints a new platform-admin token."
         )
+    # uvicorn re-raises SIGTERM after its graceful shutdown, and the default action skips
+    # atexit, where the embedded PostgreSQL is stopped: exit normally instead.
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
     uvicorn.run(
         create_app(settings, database_url=url),
         host=settings.host,

@@ -201,6 +201,16 @@ async def test_usage_reads_show_quantity_cost_and_revenue(
         {"id": priced.customer_id, "from": FROM, "to": TO},
         token=world.a1_viewer.token,
     )
+    endpoint = await gql.data(
+        """query($id: ID!, $from: DateTime!, $to: DateTime!) { node(id: $id) { ... on Endpoint {
+             usage(from: $from, to: $to) { totals { kind quantity cost { amount } } } } } }""",
+        {"id": priced.endpoint_id, "from": FROM, "to": TO},
+        token=world.a1_viewer.token,
+    )
+    assert endpoint["node"]["usage"]["totals"] == [
+        {"kind": "DATA", "quantity": "10.5", "cost": {"amount": "0.55"}},
+        {"kind": "SMS", "quantity": "3", "cost": {"amount": "0.0012"}},
+    ]
     assert customer["node"]["usage"]["totals"][0] == {
         "kind": "DATA",
         "quantity": "10.5",
