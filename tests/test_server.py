@@ -1,5 +1,7 @@
 """The real thing: `tenantry serve` in a subprocess, on the embedded PostgreSQL, over HTTP."""
 
+import asyncio
+import json
 import os
 import signal
 import socket
@@ -8,9 +10,11 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import websockets
 
 import tenantry
 
@@ -185,3 +189,89 @@ def test_export_schema_matches_the_checked_in_file(tmp_path: Path) -> None:
         out.read_text()
         == (Path(tenantry.__file__).resolve().parents[2] / "schema.graphql").read_text()
     )
+
+
+SUBSCRIBE = (
+    "subscription($id: ID!) { usageReport(id: $id) { status progress rowCount downloadUrl } }"
+)
+
+
+async def _follow(ws_url: str, token: str | None, report_id: str) -> list[dict[str, Any]]:
+    """Subscribe over graphql-transport-ws and collect every message until the server ends it."""
+    async with websockets.connect(
+        ws_url, subprotocols=[websockets.Subprotocol("graphql-transport-ws")]
+    ) as ws:
+        init: dict[str, Any] = {"type": "connection_init"}
+        if token:
+            init["payload"] = {"Authorization": f"Bearer {token}"}
+        await ws.send(json.dumps(init))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": SUBSCRIBE, "variables": {"id": report_id}},
+                }
+            )
+        )
+        messages = []
+        while True:
+            message = json.loads(await asyncio.wait_for(ws.recv(), timeout=30))
+            messages.append(message)
+            if message["type"] in ("complete", "error"):
+                return messages
+
+
+async def test_report_over_http_followed_by_subscription_and_downloaded_with_curl(
+    data_dir: Path,
+) -> None:
+    server = Server(data_dir)
+    try:
+        server.wait_ready()
+        bootstrap = await asyncio.to_thread(
+            subprocess.run,
+            [str(BIN), "bootstrap"],
+            env=server.env,
+            cwd=data_dir,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        token = bootstrap.stdout.strip().splitlines()[-1]
+        root_id = server.graphql("{ viewer { tenant { id } } }", token)["data"]["viewer"]["tenant"][
+            "id"
+        ]  # type: ignore[index]
+        requested = server.graphql(
+            'mutation($t: ID!) { requestUsageReport(input: {tenantId: $t, from: "2026-11-01T00:00:00Z", to: "2026-12-01T00:00:00Z"}) { report { id status } userErrors { code } } }',
+            token,
+            {"t": root_id},
+        )
+        report_id = requested["data"]["requestUsageReport"]["report"]["id"]  # type: ignore[index]
+        ws_url = server.url.replace("http://", "ws://") + "/graphql"
+
+        messages = await _follow(ws_url, token, report_id)
+        updates = [m["payload"]["data"]["usageReport"] for m in messages if m["type"] == "next"]
+        assert messages[-1]["type"] == "complete"
+        assert updates[-1]["status"] == "SUCCEEDED" and updates[-1]["progress"] == 1.0
+        order = ["PENDING", "RUNNING", "SUCCEEDED"]
+        assert [order.index(u["status"]) for u in updates] == sorted(
+            order.index(u["status"]) for u in updates
+        )
+
+        # The download link works without any token, as curl or a browser would use it.
+        download = await asyncio.to_thread(httpx.get, updates[-1]["downloadUrl"], timeout=10)
+        assert download.status_code == 200
+        assert download.text.startswith(
+            "endpoint_id,iccid,endpoint_name,customer,tenant_moniker,kind"
+        )
+
+        anonymous = await _follow(ws_url, None, report_id)
+        assert [m["type"] for m in anonymous] == ["next", "complete"]
+        assert anonymous[0]["payload"]["data"] is None
+        assert [e["extensions"]["code"] for e in anonymous[0]["payload"]["errors"]] == [
+            "UNAUTHENTICATED"
+        ]
+    finally:
+        server.stop()

@@ -1,8 +1,11 @@
 """The Starlette application: /graphql (HTTP and WebSocket), health checks, GraphiQL assets."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import procrastinate
 import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -10,9 +13,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from tenantry.api.downloads import download_usage_report
 from tenantry.api.schema import build_schema
+from tenantry.api.types.report import DOWNLOAD_PATH
 from tenantry.api.view import ASSETS_PATH, GraphQLView, graphiql_assets_dir
 from tenantry.db.engine import Database
+from tenantry.jobs import create_job_app, run_worker
 from tenantry.settings import Settings
 
 
@@ -31,26 +37,42 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 def create_app(
-    settings: Settings, *, database_url: str | None = None, db: Database | None = None
+    settings: Settings,
+    *,
+    database_url: str | None = None,
+    db: Database | None = None,
+    jobs: procrastinate.App | None = None,
 ) -> Starlette:
-    """Serve ``database_url`` (an engine made at start-up), or an existing ``db`` (tests)."""
+    """Serve ``database_url`` (engine, job queue and, by default, a worker made at start-up),
+    or an existing ``db`` and ``jobs`` (tests)."""
     if (database_url is None) == (db is None):
         raise ValueError("Give exactly one of database_url or db.")
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if db is not None:
-            app.state.db = db
+            app.state.db, app.state.jobs = db, jobs
             yield
             return
         assert database_url is not None
         app.state.db = Database.connect(
             database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
         )
-        try:
-            yield
-        finally:
-            await app.state.db.dispose()
+        app.state.jobs = create_job_app(database_url)
+        async with app.state.jobs.open_async():
+            worker = (
+                asyncio.create_task(run_worker(app.state.jobs, app.state.db, name="server"))
+                if settings.worker_in_server
+                else None
+            )
+            try:
+                yield
+            finally:
+                if worker is not None:
+                    worker.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await worker
+                await app.state.db.dispose()
 
     graphql = GraphQLView(build_schema(settings), settings)
     app = Starlette(
@@ -59,6 +81,7 @@ def create_app(
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route(DOWNLOAD_PATH.replace("{id}", "{report_id}"), download_usage_report),
             Mount(
                 ASSETS_PATH, StaticFiles(directory=graphiql_assets_dir()), name="graphiql-assets"
             ),
@@ -66,5 +89,5 @@ def create_app(
         lifespan=lifespan,
     )
     if db is not None:
-        app.state.db = db
+        app.state.db, app.state.jobs = db, jobs
     return app

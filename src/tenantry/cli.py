@@ -1,7 +1,9 @@
 """The ``tenantry`` command: serve, migrate, bootstrap, demo, export-schema."""
 
 import asyncio
+import contextlib
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -91,6 +93,31 @@ def serve(
         port=settings.port,
         log_level=settings.log_level,
     )
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="Jobs this worker runs at once.")] = 2,
+) -> None:
+    """Run a background job worker (reports, invoices); start as many as you like."""
+    from tenantry.db.engine import Database
+    from tenantry.jobs import create_job_app, run_worker
+
+    settings = get_settings()
+    url = _setup(settings)
+
+    async def work() -> None:
+        db = Database.connect(url, pool_size=concurrency + 2, max_overflow=2)
+        jobs = create_job_app(url)
+        try:
+            async with jobs.open_async():
+                await run_worker(jobs, db, name=f"worker-{os.getpid()}", concurrency=concurrency)
+        finally:
+            await db.dispose()
+
+    typer.echo("Worker running; Ctrl-C stops it.")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(work())
 
 
 @app.command()

@@ -27,6 +27,12 @@ class Settings(BaseSettings):
     root_currency: str = "EUR"
     admin_email: str = "admin@tenantry.local"
 
+    # Absolute base of links the API hands out (download URLs); by default the request's own.
+    public_url: str | None = None
+    report_link_ttl_seconds: int = 24 * 3600
+    # Run a job worker inside `tenantry serve` (more can run as `tenantry worker`).
+    worker_in_server: bool = True
+
     default_page_size: int = 20
     max_page_size: int = 100
     max_query_depth: int = 15

@@ -6,89 +6,18 @@ Tree (all EUR):  platform  <- a pays 0.01/MB (root's tariff)
 """
 
 import asyncio
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
 from tenantry.db.engine import Database
 from tenantry.ledger.service import check_invariants
 from tenantry.usage.models import UsageRecord
 from tests.fixtures.graphql import GraphQLClient
-from tests.fixtures.money import (
-    codes,
-    create_customer,
-    create_endpoint,
-    create_operator,
-    create_tariff,
-    set_tenant,
-)
+from tests.fixtures.money import FROM, RECORD, TO, Priced, codes, record, set_tenant
 from tests.fixtures.world import World
 from tests.ids import gid
-
-RECORD = """mutation($r: [UsageRecordInput!]!) { recordUsage(input: {records: $r}) {
-  accepted duplicates userErrors { field code message } } }"""
-FROM, TO = "2026-11-01T00:00:00+00:00", "2026-12-01T00:00:00+00:00"
-
-
-@dataclass(frozen=True)
-class Priced:
-    customer_id: str
-    customer_account: str
-    endpoint_id: str
-
-
-def per_mb(price: str) -> list[dict[str, str]]:
-    return [
-        {"kind": "DATA", "unitPrice": price, "increment": "1"},
-        {"kind": "SMS", "unitPrice": "0.0004"},
-    ]
-
-
-@pytest.fixture
-async def priced(gql: GraphQLClient, world: World) -> Priced:
-    root = world.root_admin.token
-    await set_tenant(
-        gql,
-        root,
-        world.a.id,
-        tenantTariffId=await create_tariff(gql, root, world.root.id, per_mb("0.01")),
-    )
-    await set_tenant(
-        gql,
-        root,
-        world.a1.id,
-        tenantTariffId=await create_tariff(gql, root, world.a.id, per_mb("0.02")),
-    )
-    customer_tariff = await create_tariff(gql, root, world.a1.id, per_mb("0.05"))
-    operator = await create_operator(gql, root, "Op")
-    for tenant in (world.a, world.a1):
-        await gql.data(
-            "mutation($t: ID!, $o: ID!) { grantSponsorOperators(input: {tenantId: $t, sponsorOperatorIds: [$o]}) { userErrors { code } } }",
-            {"t": gid("Tenant", tenant.id), "o": operator},
-            token=root,
-        )
-    customer = (await create_customer(gql, root, world.a1.id, tariffId=customer_tariff))["customer"]
-    endpoint = (await create_endpoint(gql, root, customer["id"], operator))["endpoint"]
-    return Priced(customer["id"], customer["account"]["id"], endpoint["id"])
-
-
-def record(
-    endpoint: str,
-    event: str,
-    quantity: str,
-    kind: str = "DATA",
-    at: str = "2026-11-15T12:00:00+00:00",
-) -> dict[str, str]:
-    return {
-        "eventId": event,
-        "endpointId": endpoint,
-        "kind": kind,
-        "quantity": quantity,
-        "occurredAt": at,
-    }
 
 
 async def balances(gql: GraphQLClient, world: World, priced: Priced) -> dict[str, str]:

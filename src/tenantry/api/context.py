@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Any
 
+import procrastinate
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 
@@ -21,6 +22,9 @@ class Context:
     settings: Settings
     request_id: str
     principal: Principal | None
+    jobs: procrastinate.App | None = None
+    # Set by Strawberry from a websocket's connection_init payload.
+    connection_params: dict[str, object] | None = None
     _loaders: DataLoaders | None = field(init=False, default=None)
 
     @property

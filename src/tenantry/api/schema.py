@@ -11,11 +11,13 @@ from tenantry.api.limits import schema_extensions
 from tenantry.api.mutations.catalog import CatalogMutations
 from tenantry.api.mutations.customers import CustomerMutations
 from tenantry.api.mutations.ledger import LedgerMutations
+from tenantry.api.mutations.reports import ReportMutations
 from tenantry.api.mutations.tenants import TenantMutations
 from tenantry.api.mutations.usage import UsageMutations
 from tenantry.api.mutations.users import UserMutations
 from tenantry.api.node import resolve_node, resolve_nodes
 from tenantry.api.relay import Connection, build_connection, decode_id, page_request
+from tenantry.api.subscriptions import Subscription
 from tenantry.api.types.catalog import SponsorOperatorType, to_gql_operator
 from tenantry.api.types.tenant import TenantType, to_gql_tenant
 from tenantry.api.types.user import Viewer
@@ -93,6 +95,7 @@ class Mutation(
     CustomerMutations,
     LedgerMutations,
     UsageMutations,
+    ReportMutations,
 ):
     pass
 
@@ -106,4 +109,9 @@ class TenantrySchema(strawberry.Schema):
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
-    return TenantrySchema(query=Query, mutation=Mutation, extensions=schema_extensions(settings))
+    return TenantrySchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=schema_extensions(settings),
+    )

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.types.unset import UNSET, UnsetType
 
 from tenantry.api.context import Context
 from tenantry.auth.principal import Principal
@@ -63,7 +64,17 @@ class GraphQLView(GraphQL[Context, None]):
             settings=self.settings,
             request_id=request_id,
             principal=await self.principal(db, _bearer(request.headers)),
+            jobs=getattr(request.app.state, "jobs", None),
         )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        # Browsers cannot set headers on a websocket: graphql-transport-ws clients send
+        # {"Authorization": "Bearer ..."} in connection_init instead.
+        if context.principal is None and context.connection_params:
+            params = {k.lower(): v for k, v in context.connection_params.items()}
+            context.principal = await self.principal(context.db, _bearer(params))
+        accept: UnsetType = UNSET
+        return accept
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(self.ide_html)

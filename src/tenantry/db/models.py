@@ -5,6 +5,7 @@ from tenantry.customers import models as _customers  # noqa: F401
 from tenantry.db.base import Base
 from tenantry.ledger import models as _ledger  # noqa: F401
 from tenantry.operators import models as _operators  # noqa: F401
+from tenantry.reports import models as _reports  # noqa: F401
 from tenantry.tariffs import models as _tariffs  # noqa: F401
 from tenantry.tenants import models as _tenants  # noqa: F401
 from tenantry.usage import models as _usage  # noqa: F401

@@ -8,6 +8,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from babel.numbers import get_currency_precision
 
+from tenantry.core.decimals import plain
+
 # What the ledger's NUMERIC(24, 6) columns hold: an oversized or over-precise amount is
 # refused before it reaches the database, which would fail or silently round it.
 MAX_AMOUNT = Decimal(10) ** (24 - 6)
@@ -31,3 +33,9 @@ def fits_currency(amount: Decimal, currency: str) -> bool:
 def fits_ledger(amount: Decimal) -> bool:
     """Whether the ledger's columns hold ``amount`` exactly (finite, at most six places)."""
     return amount.is_finite() and abs(amount) < MAX_AMOUNT and amount == round(amount, _PLACES)
+
+
+def display_amount(amount: Decimal, currency: str) -> Decimal:
+    """At least the currency's precision; more only where rated usage left sub-cent parts."""
+    rounded = quantize_money(amount, currency)
+    return rounded if rounded == amount else plain(amount)

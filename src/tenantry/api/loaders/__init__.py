@@ -27,6 +27,11 @@ from tenantry.api.loaders.ledger import (
     PostingPageLoader,
     TenantAccountLoader,
 )
+from tenantry.api.loaders.reports import (
+    UsageReportByIdLoader,
+    UsageReportCountByTenantLoader,
+    UsageReportPageByTenantLoader,
+)
 from tenantry.api.loaders.tenants import (
     SubTenantCountByParentLoader,
     SubTenantPageByParentLoader,
@@ -72,6 +77,9 @@ class DataLoaders:
     ledger_transaction_by_id: LedgerTransactionByIdLoader
     posting_by_id: PostingByIdLoader
     usage_totals: UsageTotalsLoader
+    report_by_id: UsageReportByIdLoader
+    report_page: UsageReportPageByTenantLoader
+    report_count: UsageReportCountByTenantLoader
 
     @classmethod
     def build(cls, db: Database, scope: Scope) -> "DataLoaders":

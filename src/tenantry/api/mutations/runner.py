@@ -23,8 +23,12 @@ async def mutate(
     action: Callable[[AsyncSession, Principal], Awaitable[R]],
     success: Callable[[R], P],
     payload: type[P],
+    *,
+    after_commit: Callable[[R], Awaitable[None]] | None = None,
 ) -> P:
-    """The request owns the transaction: commit on success, roll back on any error."""
+    """The request owns the transaction: commit on success, roll back on any error.
+
+    ``after_commit`` runs once the data is committed (e.g. queueing a job that reads it)."""
     context = info.context
     try:
         async with context.db.write() as session:
@@ -32,4 +36,6 @@ async def mutate(
     except DomainError as error:
         return payload(user_errors=[UserError.from_problem(p) for p in error.problems])
     context.reset_loaders()
+    if after_commit is not None:
+        await after_commit(result)
     return success(result)

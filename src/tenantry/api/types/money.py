@@ -4,8 +4,7 @@ from decimal import Decimal
 
 import strawberry
 
-from tenantry.core.decimals import plain
-from tenantry.ledger.money import quantize_money
+from tenantry.ledger.money import display_amount
 
 
 @strawberry.type(description="An exact amount and its ISO 4217 currency.")
@@ -15,6 +14,4 @@ class Money:
 
 
 def to_money(amount: Decimal, currency: str) -> Money:
-    """At least the currency's precision; more only where rated usage left sub-cent parts."""
-    rounded = quantize_money(amount, currency)
-    return Money(amount=rounded if rounded == amount else plain(amount), currency=currency)
+    return Money(amount=display_amount(amount, currency), currency=currency)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from tenantry.api.types.account import AccountType
     from tenantry.api.types.catalog import SponsorOperatorType, TariffType
     from tenantry.api.types.customer import CustomerType
+    from tenantry.api.types.report import UsageReportType
     from tenantry.api.types.usage import UsageSummary
     from tenantry.api.types.user import UserType
 
@@ -24,6 +25,7 @@ OperatorRef = Annotated["SponsorOperatorType", strawberry.lazy("tenantry.api.typ
 CustomerRef = Annotated["CustomerType", strawberry.lazy("tenantry.api.types.customer")]
 AccountRef = Annotated["AccountType", strawberry.lazy("tenantry.api.types.account")]
 UsageSummaryRef = Annotated["UsageSummary", strawberry.lazy("tenantry.api.types.usage")]
+UsageReportRef = Annotated["UsageReportType", strawberry.lazy("tenantry.api.types.report")]
 
 
 @strawberry.type(name="Tenant", description="A tenant: the platform, a reseller, a sub-tenant...")
@@ -149,6 +151,22 @@ class TenantType(relay.Node):
 
         return usage_summary(
             UsageOwner("tenant", self.id, include_descendants, self.depth), self.currency, from_, to
+        )
+
+    @strawberry.field(description="The reports section: usage reports, newest first.")
+    async def reports(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[UsageReportRef]:
+        from tenantry.api.types.report import to_gql_report
+
+        return await child_connection(
+            info.context.settings,
+            info.context.loaders.report_page,
+            info.context.loaders.report_count,
+            self.id,
+            to_gql_report,
+            first=first,
+            after=after,
         )
 
 

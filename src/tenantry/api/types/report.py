@@ -1,0 +1,74 @@
+"""Usage reports."""
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry import relay
+
+from tenantry.api.info import Info
+from tenantry.reports import service
+from tenantry.reports.models import ReportStatus, UsageReport
+
+if TYPE_CHECKING:
+    from tenantry.api.types.tenant import TenantType
+
+TenantRef = Annotated["TenantType", strawberry.lazy("tenantry.api.types.tenant")]
+
+strawberry.enum(ReportStatus)
+
+DOWNLOAD_PATH = "/reports/{id}/usage.csv"
+
+
+@strawberry.type(
+    name="UsageReport", description="A CSV of usage per endpoint and kind, built in the background."
+)
+class UsageReportType(relay.Node):
+    id: relay.NodeID[int]
+    from_: datetime = strawberry.field(name="from")
+    to: datetime
+    include_descendants: bool
+    status: ReportStatus
+    progress: float = strawberry.field(description="0 to 1.")
+    row_count: int | None
+    created_at: datetime
+    completed_at: datetime | None
+    error: str | None = strawberry.field(description="Why it FAILED.")
+    _row: strawberry.Private[UsageReport]
+
+    @strawberry.field
+    async def tenant(self, info: Info) -> TenantRef:
+        from tenantry.api.types.tenant import to_gql_tenant
+
+        row = await info.context.loaders.tenant_by_id.load(self._row.tenant_id)
+        assert row is not None  # a report is only visible when its tenant is
+        return to_gql_tenant(row)
+
+    @strawberry.field(
+        description="Signed and expiring; works in a browser without a token. Set when SUCCEEDED."
+    )
+    async def download_url(self, info: Info) -> str | None:
+        if self.status is not ReportStatus.SUCCEEDED:
+            return None
+        context = info.context
+        ttl = timedelta(seconds=context.settings.report_link_ttl_seconds)
+        query = await service.signed_query(context.db, self.id, ttl)
+        base = context.settings.public_url or str(context.request.base_url)
+        path = DOWNLOAD_PATH.format(id=relay.to_base64("UsageReport", self.id))
+        return f"{base.rstrip('/')}{path}?{query}"
+
+
+def to_gql_report(row: UsageReport) -> UsageReportType:
+    return UsageReportType(
+        id=row.id,
+        from_=row.period_start,
+        to=row.period_end,
+        include_descendants=row.include_descendants,
+        status=row.status,
+        progress=row.progress,
+        row_count=row.row_count,
+        created_at=row.created_at,
+        completed_at=row.completed_at,
+        error=row.error,
+        _row=row,
+    )

@@ -1,0 +1,43 @@
+"""The background job queue: procrastinate, on the application's own PostgreSQL.
+
+`tenantry serve` runs a worker inside the server process; `tenantry worker` runs more, as
+separate processes. Jobs are rows in PostgreSQL, so any number of workers share them.
+"""
+
+import procrastinate
+from sqlalchemy.engine import make_url
+
+from tenantry.db.engine import Database
+from tenantry.reports.tasks import BUILD_USAGE_REPORT
+from tenantry.reports.tasks import tasks as report_tasks
+
+
+def create_job_app(database_url: str) -> procrastinate.App:
+    # procrastinate speaks to PostgreSQL through psycopg 3; the application uses asyncpg.
+    conninfo = (
+        make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    )
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo))
+    app.add_tasks_from(report_tasks, namespace="reports")
+    return app
+
+
+async def enqueue_report(jobs: procrastinate.App, report_id: int) -> None:
+    await jobs.configure_task(f"reports:{BUILD_USAGE_REPORT}").defer_async(report_id=report_id)
+
+
+async def run_worker(
+    jobs: procrastinate.App,
+    db: Database,
+    *,
+    wait: bool = True,
+    name: str | None = None,
+    concurrency: int = 2,
+) -> None:
+    await jobs.run_worker_async(
+        wait=wait,
+        name=name or "tenantry",
+        concurrency=concurrency,
+        install_signal_handlers=False,
+        additional_context={"db": db},
+    )

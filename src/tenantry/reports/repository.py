@@ -1,0 +1,190 @@
+"""All SQL about usage reports: the rows they hold, their chunks, their signing key."""
+
+import secrets
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantry.auth.scope import Scope
+from tenantry.core.pagination import Page, PageRequest
+from tenantry.customers.models import Customer, Endpoint
+from tenantry.db.paging import any_of, counts_by_key, pages_by_key
+from tenantry.reports.models import AppSecret, ReportStatus, UsageReport, UsageReportChunk
+from tenantry.tenants.models import Tenant
+from tenantry.usage.models import UsageRecord
+
+SIGNING_KEY = "report-download-signing-key"
+
+
+async def add(session: AsyncSession, report: UsageReport) -> UsageReport:
+    session.add(report)
+    await session.flush()
+    return report
+
+
+async def get(session: AsyncSession, scope: Scope, report_id: int) -> UsageReport | None:
+    stmt = sa.select(UsageReport).where(
+        UsageReport.id == report_id, scope.owned_by_visible_tenant(UsageReport.tenant_id)
+    )
+    return await session.scalar(stmt)
+
+
+async def get_unscoped(session: AsyncSession, report_id: int) -> UsageReport | None:
+    """For workers and signed downloads, which carry their own authority."""
+    return await session.get(UsageReport, report_id, populate_existing=True)
+
+
+async def by_ids(session: AsyncSession, scope: Scope, ids: Sequence[int]) -> list[UsageReport]:
+    stmt = sa.select(UsageReport).where(
+        any_of(UsageReport.id, ids), scope.owned_by_visible_tenant(UsageReport.tenant_id)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def pages(
+    session: AsyncSession, scope: Scope, tenant_ids: Sequence[int], page: PageRequest
+) -> dict[int, Page[UsageReport]]:
+    return await pages_by_key(
+        session,
+        UsageReport,
+        UsageReport.tenant_id,
+        tenant_ids,
+        page,
+        scope.owned_by_visible_tenant(UsageReport.tenant_id),
+        descending=True,
+    )
+
+
+async def counts(session: AsyncSession, scope: Scope, tenant_ids: Sequence[int]) -> dict[int, int]:
+    return await counts_by_key(
+        session,
+        UsageReport.tenant_id,
+        tenant_ids,
+        scope.owned_by_visible_tenant(UsageReport.tenant_id),
+    )
+
+
+async def claim(session: AsyncSession, report_id: int, now: datetime) -> UsageReport | None:
+    """PENDING -> RUNNING, for exactly one worker: the others get None."""
+    stmt = (
+        sa.update(UsageReport)
+        .where(UsageReport.id == report_id, UsageReport.status == ReportStatus.PENDING)
+        .values(status=ReportStatus.RUNNING, started_at=now)
+        .returning(UsageReport)
+    )
+    return await session.scalar(stmt, execution_options={"populate_existing": True})
+
+
+async def set_progress(session: AsyncSession, report_id: int, **values: Any) -> None:
+    await session.execute(
+        sa.update(UsageReport).where(UsageReport.id == report_id).values(**values)
+    )
+
+
+async def add_chunk(session: AsyncSession, report: UsageReport, seq: int, data: bytes) -> None:
+    session.add(
+        UsageReportChunk(report_id=report.id, seq=seq, tenant_id=report.tenant_id, data=data)
+    )
+    await session.flush()
+
+
+async def delete_chunks(session: AsyncSession, report_id: int) -> None:
+    await session.execute(
+        sa.delete(UsageReportChunk).where(UsageReportChunk.report_id == report_id)
+    )
+
+
+async def chunks_from(
+    session: AsyncSession, report_id: int, seq: int, limit: int
+) -> list[tuple[int, bytes]]:
+    stmt = (
+        sa.select(UsageReportChunk.seq, UsageReportChunk.data)
+        .where(UsageReportChunk.report_id == report_id, UsageReportChunk.seq >= seq)
+        .order_by(UsageReportChunk.seq)
+        .limit(limit)
+    )
+    return [(s, d) for s, d in (await session.execute(stmt)).all()]
+
+
+def _grouped(report: UsageReport, tenant_depth: int) -> sa.Subquery:
+    """Usage per endpoint and kind in the report's range, with what the report's tenant paid
+    for it (see usage.models for how each level's charge is kept)."""
+    in_scope: sa.ColumnElement[bool]
+    if report.include_descendants:
+        below = sa.select(Tenant.id).where(
+            Tenant.path.contains(sa.literal([report.tenant_id], Tenant.path.type))
+        )
+        in_scope = UsageRecord.tenant_id.in_(below)
+    else:
+        in_scope = UsageRecord.tenant_id == report.tenant_id
+    cost = sa.func.sum(
+        sa.func.coalesce(UsageRecord.charges[UsageRecord.depth - tenant_depth + 2], 0)
+    )
+    return (
+        sa.select(
+            UsageRecord.endpoint_id.label("endpoint_id"),
+            UsageRecord.kind.label("kind"),
+            sa.func.sum(UsageRecord.quantity).label("quantity"),
+            cost.label("cost"),
+        )
+        .where(
+            in_scope,
+            UsageRecord.occurred_at >= report.period_start,
+            UsageRecord.occurred_at < report.period_end,
+        )
+        .group_by(UsageRecord.endpoint_id, UsageRecord.kind)
+        .subquery()
+    )
+
+
+async def count_rows(session: AsyncSession, report: UsageReport, tenant_depth: int) -> int:
+    grouped = _grouped(report, tenant_depth)
+    return int(await session.scalar(sa.select(sa.func.count()).select_from(grouped)) or 0)
+
+
+ReportRow = tuple[int, str, str, str, str, str, Decimal, Decimal]
+
+
+async def stream_rows(
+    session: AsyncSession, report: UsageReport, tenant_depth: int
+) -> AsyncIterator[ReportRow]:
+    """The report's rows in endpoint order, through a server-side cursor: flat memory."""
+    grouped = _grouped(report, tenant_depth)
+    stmt = (
+        sa.select(
+            grouped.c.endpoint_id,
+            Endpoint.iccid,
+            Endpoint.name,
+            Customer.name,
+            Tenant.moniker,
+            grouped.c.kind,
+            grouped.c.quantity,
+            grouped.c.cost,
+        )
+        .join(Endpoint, Endpoint.id == grouped.c.endpoint_id)
+        .join(Customer, Customer.id == Endpoint.customer_id)
+        .join(Tenant, Tenant.id == Endpoint.tenant_id)
+        .order_by(grouped.c.endpoint_id, grouped.c.kind)
+        .execution_options(yield_per=2_000)
+    )
+    result = await session.stream(stmt)
+    async for row in result:
+        yield (row[0], row[1], row[2], row[3], row[4], str(row[5]), row[6], row[7])
+
+
+async def signing_key(session: AsyncSession) -> str | None:
+    return await session.scalar(sa.select(AppSecret.value).where(AppSecret.name == SIGNING_KEY))
+
+
+async def create_signing_key(session: AsyncSession) -> None:
+    """Make the key download links are signed with, unless a process already did."""
+    await session.execute(
+        insert(AppSecret)
+        .values(name=SIGNING_KEY, value=secrets.token_hex(32))
+        .on_conflict_do_nothing(index_elements=[AppSecret.name])
+    )

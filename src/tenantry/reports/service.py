@@ -1,0 +1,201 @@
+"""Rules for usage reports: who may request them, building them, signing their links."""
+
+import csv
+import hashlib
+import hmac
+import io
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry import relay
+
+from tenantry.auth.principal import Principal
+from tenantry.auth.scope import Scope
+from tenantry.core.decimals import plain
+from tenantry.core.errors import ErrorCode, Problems
+from tenantry.db.engine import Database
+from tenantry.ledger.money import display_amount
+from tenantry.reports import repository as repo
+from tenantry.reports.models import ReportStatus, UsageReport
+from tenantry.tenants import repository as tenants_repo
+from tenantry.tenants.errors import tenant_not_found
+
+log = logging.getLogger(__name__)
+
+MAX_RANGE = timedelta(days=366)
+CHUNK_BYTES = 256 * 1024
+HEADER = [
+    "endpoint_id",
+    "iccid",
+    "endpoint_name",
+    "customer",
+    "tenant_moniker",
+    "kind",
+    "quantity",
+    "cost",
+    "currency",
+]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class NewReport:
+    tenant_id: int
+    since: datetime
+    until: datetime
+    include_descendants: bool = True
+
+
+async def request_report(
+    session: AsyncSession, principal: Principal, new: NewReport
+) -> UsageReport:
+    """Record the request (PENDING). Viewers may ask too: a report only reads."""
+    tenant = await tenants_repo.get(session, principal.scope, new.tenant_id)
+    if tenant is None:
+        raise tenant_not_found(("input", "tenantId"))
+    problems = Problems()
+    if new.since.tzinfo is None or new.until.tzinfo is None:
+        problems.add(ErrorCode.INVALID, "Give both times with a UTC offset.", ("input", "from"))
+    elif new.since >= new.until:
+        problems.add(ErrorCode.INVALID, "'from' must be before 'to'.", ("input", "from"))
+    elif new.until - new.since > MAX_RANGE:
+        problems.add(ErrorCode.INVALID, "A report covers at most 366 days.", ("input", "to"))
+    problems.raise_if_any()
+    report = UsageReport(
+        tenant_id=tenant.id,
+        requested_by_user_id=principal.user_id,
+        period_start=new.since,
+        period_end=new.until,
+        include_descendants=new.include_descendants,
+        status=ReportStatus.PENDING,
+        progress=0.0,
+    )
+    return await repo.add(session, report)
+
+
+class _ChunkWriter:
+    """CSV rows into ~256 KB chunks, each committed with the progress made so far."""
+
+    def __init__(self, db: Database, report: UsageReport, total: int) -> None:
+        self.db, self.report, self.total = db, report, total
+        self.buffer = io.StringIO()
+        self.csv = csv.writer(self.buffer)  # RFC 4180: quotes as needed, CRLF line ends
+        self.seq = self.rows = self.size = 0
+
+    async def write(self, row: list[str]) -> None:
+        self.csv.writerow(row)
+        self.rows += 1
+        if self.buffer.tell() >= CHUNK_BYTES:
+            await self.flush(final=False)
+
+    async def flush(self, *, final: bool) -> None:
+        data = self.buffer.getvalue().encode()
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        async with self.db.write() as session:
+            if data:
+                await repo.add_chunk(session, self.report, self.seq, data)
+                self.seq += 1
+                self.size += len(data)
+            values: dict[str, object] = {
+                "progress": min(1.0, self.rows / self.total) if self.total else 1.0
+            }
+            if final:
+                values |= {
+                    "status": ReportStatus.SUCCEEDED,
+                    "row_count": self.rows,
+                    "byte_size": self.size,
+                    "completed_at": utcnow(),
+                    "progress": 1.0,
+                }
+            await repo.set_progress(session, self.report.id, **values)
+
+
+async def build_report(db: Database, report_id: int) -> None:
+    """Build one report. Runs in a worker; any number of workers may be handed the same id,
+    and only the one that moves it out of PENDING builds it."""
+    async with db.write() as session:
+        report = await repo.claim(session, report_id, utcnow())
+    if report is None:
+        return
+    try:
+        async with db.read() as session:
+            tenant = await tenants_repo.get(session, Scope(0, sees_all=True), report.tenant_id)
+            assert tenant is not None
+            total = await repo.count_rows(session, report, tenant.depth)
+        writer = _ChunkWriter(db, report, total)
+        await writer.write(HEADER)
+        writer.rows = 0
+        async with db.read() as session:
+            async for (
+                endpoint_id,
+                iccid,
+                name,
+                customer,
+                moniker,
+                kind,
+                quantity,
+                cost,
+            ) in repo.stream_rows(session, report, tenant.depth):
+                await writer.write(
+                    [
+                        str(relay.to_base64("Endpoint", endpoint_id)),
+                        iccid,
+                        name,
+                        customer,
+                        moniker,
+                        kind,
+                        str(plain(quantity)),
+                        str(display_amount(cost, tenant.currency)),
+                        tenant.currency,
+                    ]
+                )
+        await writer.flush(final=True)
+    except Exception as exc:
+        log.exception("Usage report %s failed", report_id)
+        async with db.write() as session:
+            await repo.delete_chunks(session, report_id)
+            await repo.set_progress(
+                session,
+                report_id,
+                status=ReportStatus.FAILED,
+                error=f"{type(exc).__name__}: {exc}"[:1000],
+                completed_at=utcnow(),
+            )
+
+
+def _signature(key: str, report_id: int, expires: int) -> str:
+    return hmac.new(
+        key.encode(), f"usage-report:{report_id}:{expires}".encode(), hashlib.sha256
+    ).hexdigest()
+
+
+async def _signing_key(db: Database) -> str:
+    """Shared by every process through the database; made (and committed) on first use."""
+    async with db.read() as session:
+        key = await repo.signing_key(session)
+    if key is None:
+        async with db.write() as session:
+            await repo.create_signing_key(session)
+            key = await repo.signing_key(session)
+    assert key is not None
+    return key
+
+
+async def signed_query(db: Database, report_id: int, ttl: timedelta) -> str:
+    expires = int(time.time() + ttl.total_seconds())
+    signature = _signature(await _signing_key(db), report_id, expires)
+    return f"expires={expires}&signature={signature}"
+
+
+async def verify_link(db: Database, report_id: int, expires: str, signature: str) -> bool:
+    if not expires.isdigit() or int(expires) < time.time():
+        return False
+    expected = _signature(await _signing_key(db), report_id, int(expires))
+    return hmac.compare_digest(expected, signature)
