@@ -150,12 +150,10 @@ async def count_rows(session: AsyncSession, report: UsageReport, tenant_depth: i
 ReportRow = tuple[int, str, str, str, str, str, Decimal, Decimal]
 
 
-async def stream_rows(
-    session: AsyncSession, report: UsageReport, tenant_depth: int
-) -> AsyncIterator[ReportRow]:
-    """The report's rows in endpoint order, through a server-side cursor: flat memory."""
+def rows_query(report: UsageReport, tenant_depth: int) -> sa.Select[Any]:
+    """The report's rows, in endpoint order."""
     grouped = _grouped(report, tenant_depth)
-    stmt = (
+    return (
         sa.select(
             grouped.c.endpoint_id,
             Endpoint.iccid,
@@ -170,8 +168,14 @@ async def stream_rows(
         .join(Customer, Customer.id == Endpoint.customer_id)
         .join(Tenant, Tenant.id == Endpoint.tenant_id)
         .order_by(grouped.c.endpoint_id, grouped.c.kind)
-        .execution_options(yield_per=2_000)
     )
+
+
+async def stream_rows(
+    session: AsyncSession, report: UsageReport, tenant_depth: int
+) -> AsyncIterator[ReportRow]:
+    """The report's rows through a server-side cursor: flat memory whatever their number."""
+    stmt = rows_query(report, tenant_depth).execution_options(yield_per=2_000)
     result = await session.stream(stmt)
     async for row in result:
         yield (row[0], row[1], row[2], row[3], row[4], str(row[5]), row[6], row[7])
