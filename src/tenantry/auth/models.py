@@ -37,3 +37,20 @@ class ApiToken(IdMixin, CreatedAtMixin, Base):
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     expires_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+class Impersonation(IdMixin, Base):
+    """An admin acting as a tenant below them for a while, with a token of its own."""
+
+    __tablename__ = "impersonations"
+
+    # The impersonated tenant (its audit log shows the start and the end).
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"), index=True)
+    actor_user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    actor_tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"))
+    reason: Mapped[str] = mapped_column(sa.Text)
+    read_only: Mapped[bool]
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    started_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))

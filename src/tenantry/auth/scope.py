@@ -33,6 +33,11 @@ class Scope:
             return sa.true()
         return tenant_id_column.in_(sa.select(Tenant.id).where(self.tenants()))
 
+    def billing_of(self, tenant_id_column: InstrumentedAttribute[Any]) -> sa.ColumnElement[bool]:
+        """Filter on billing rows owned by a tenant (plans, invoices): those of tenants in
+        scope. (A partner's billing data is its own, so ordinary scope applies.)"""
+        return self.owned_by_visible_tenant(tenant_id_column)
+
     def is_strict_ancestor_of(self, tenant: Tenant) -> bool:
         """Whether the acting tenant sits above ``tenant`` (and so may manage it)."""
         return tenant.id != self.tenant_id and (

@@ -55,6 +55,10 @@ class Tenant(IdMixin, CreatedAtMixin, Base):
     currency: Mapped[str] = mapped_column(sa.String(3))
     country: Mapped[str | None] = mapped_column(sa.String(2))
     is_partner: Mapped[bool] = mapped_column(default=False)
+    # A partner's (copied to its managed tenants): the entity issuing its invoices.
+    billing_entity_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("billing_entities.id", use_alter=True)
+    )
     partner_access: Mapped[bool] = mapped_column(default=False)
     status: Mapped[TenantStatus] = mapped_column(
         enum_type(TenantStatus, "tenant_status"), default=TenantStatus.ACTIVE

@@ -27,6 +27,7 @@ from tenantry.api.loaders.ledger import (
     PostingPageLoader,
     TenantAccountLoader,
 )
+from tenantry.api.loaders.partners import BillingEntityByIdLoader, PlanByIdLoader
 from tenantry.api.loaders.reports import (
     UsageReportByIdLoader,
     UsageReportCountByTenantLoader,
@@ -80,6 +81,8 @@ class DataLoaders:
     report_by_id: UsageReportByIdLoader
     report_page: UsageReportPageByTenantLoader
     report_count: UsageReportCountByTenantLoader
+    billing_entity_by_id: BillingEntityByIdLoader
+    plan_by_id: PlanByIdLoader
 
     @classmethod
     def build(cls, db: Database, scope: Scope) -> "DataLoaders":

@@ -1,0 +1,41 @@
+"""Billing entities and partner plans."""
+
+from datetime import datetime
+
+import strawberry
+from strawberry import relay
+
+from tenantry.api.types.money import Money, to_money
+from tenantry.partners.models import BillingEntity, Plan, PlanKind
+
+strawberry.enum(PlanKind, description="TENANT: the workspace tier; SUPPORT: the support tier.")
+
+
+@strawberry.type(
+    name="BillingEntity", description="A legal entity of the platform that issues invoices."
+)
+class BillingEntityType(relay.Node):
+    id: relay.NodeID[int]
+    name: str
+    country: str
+
+
+def to_gql_billing_entity(row: BillingEntity) -> BillingEntityType:
+    return BillingEntityType(id=row.id, name=row.name, country=row.country)
+
+
+@strawberry.type(name="Plan", description="An entry of a partner's plan catalog.")
+class PlanType(relay.Node):
+    id: relay.NodeID[int]
+    name: str
+    kind: PlanKind
+    created_at: datetime
+    _row: strawberry.Private[Plan]
+
+    @strawberry.field(description="In the partner's currency.")
+    def monthly_price(self) -> Money:
+        return to_money(self._row.monthly_price, self._row.currency)
+
+
+def to_gql_plan(row: Plan) -> PlanType:
+    return PlanType(id=row.id, name=row.name, kind=row.kind, created_at=row.created_at, _row=row)
