@@ -6,7 +6,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenantry.auth.models import ApiToken, User
+from tenantry.auth.models import ApiToken, Impersonation, User
 from tenantry.auth.scope import Scope
 from tenantry.core.pagination import Page, PageRequest
 from tenantry.db.paging import any_of, counts_by_key, pages_by_key
@@ -30,7 +30,7 @@ async def principal_row(
     return None if row is None else (row[0], row[1], row[2])
 
 
-async def add(session: AsyncSession, row: User | ApiToken) -> None:
+async def add(session: AsyncSession, row: User | ApiToken | Impersonation) -> None:
     session.add(row)
     await session.flush()
 
@@ -97,5 +97,51 @@ async def get_token(
 async def tokens_by_ids(session: AsyncSession, scope: Scope, ids: Sequence[int]) -> list[ApiToken]:
     stmt = sa.select(ApiToken).where(
         any_of(ApiToken.id, ids), scope.owned_by_visible_tenant(ApiToken.tenant_id)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def live_impersonation(
+    session: AsyncSession, digest: str, now: datetime
+) -> tuple[Impersonation, Tenant] | None:
+    stmt = (
+        sa.select(Impersonation, Tenant)
+        .join(Tenant, Tenant.id == Impersonation.tenant_id)
+        .where(
+            Impersonation.token_hash == digest,
+            Impersonation.ended_at.is_(None),
+            Impersonation.expires_at > now,
+        )
+    )
+    row = (await session.execute(stmt)).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def get_impersonation(
+    session: AsyncSession, impersonation_id: int, *, for_update: bool = False
+) -> Impersonation | None:
+    stmt = sa.select(Impersonation).where(Impersonation.id == impersonation_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return await session.scalar(stmt)
+
+
+async def impersonations_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[Impersonation]:
+    return list(
+        (await session.scalars(sa.select(Impersonation).where(any_of(Impersonation.id, ids)))).all()
+    )
+
+
+async def users_by_ids_unscoped(session: AsyncSession, ids: Sequence[int]) -> list[User]:
+    return list((await session.scalars(sa.select(User).where(any_of(User.id, ids)))).all())
+
+
+async def expire_impersonations(session: AsyncSession, now: datetime) -> list[Impersonation]:
+    """End every impersonation whose time is up; returns them (for the audit log)."""
+    stmt = (
+        sa.update(Impersonation)
+        .where(Impersonation.ended_at.is_(None), Impersonation.expires_at <= now)
+        .values(ended_at=Impersonation.expires_at)
+        .returning(Impersonation)
     )
     return list((await session.scalars(stmt)).all())

@@ -1,8 +1,15 @@
 """The one scope helper. Every read of tenant data goes through a ``Scope``.
 
 Acting as tenant T, a request sees T and every tenant below it through sub-tenant edges
-(``tenants.scope_path`` contains T); acting as the root, it sees everything. Nothing else
-in the code writes its own tenant filter.
+(``tenants.scope_path`` contains T); acting as the root, it sees everything. A managed
+tenant starts a scope of its own; when it turns partner access on, its partner joins its
+``scope_path`` and so sees its workspace too.
+
+Without partner access, a partner's admins see only the *billing face* of its managed
+tenants: the tenant itself (name, moniker, country, plans) and its own account's balance,
+never its workspace (customers, users, usage...). That is ``billing_faces()``.
+
+Nothing else in the code writes its own tenant filter.
 """
 
 from dataclasses import dataclass
@@ -11,19 +18,43 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute
 
-from tenantry.tenants.models import Tenant
+from tenantry.tenants.models import Tenant, TenantKind
 
 
 @dataclass(frozen=True)
 class Scope:
     tenant_id: int
     sees_all: bool = False
+    # Acting as a partner tenant with the ADMIN role: sees its managed tenants' billing faces.
+    partner_admin: bool = False
 
     def tenants(self) -> sa.ColumnElement[bool]:
         """Filter on ``tenants`` rows: the tenants this scope may see."""
         if self.sees_all:
             return sa.true()
         return Tenant.scope_path.contains(sa.literal([self.tenant_id], Tenant.scope_path.type))
+
+    def billing_faces(self) -> sa.ColumnElement[bool]:
+        """Filter on ``tenants``: those in scope, plus the billing faces of managed tenants."""
+        if self.sees_all or not self.partner_admin:
+            return self.tenants()
+        managed = sa.and_(Tenant.kind == TenantKind.MANAGED, Tenant.parent_id == self.tenant_id)
+        return sa.or_(self.tenants(), managed)
+
+    def sees_workspace_of(self, tenant: Tenant) -> bool:
+        """Whether the tenant is in full scope (not just visible as a billing face)."""
+        return self.sees_all or self.tenant_id in tenant.scope_path
+
+    def tenant_accounts(
+        self, tenant_id_column: InstrumentedAttribute[Any], tenant_owned: sa.ColumnElement[bool]
+    ) -> sa.ColumnElement[bool]:
+        """Filter on accounts: those of tenants in scope, and the tenant-owned accounts of
+        billing faces (a partner sees its managed tenants' balances, not their customers')."""
+        visible = self.owned_by_visible_tenant(tenant_id_column)
+        if self.sees_all or not self.partner_admin:
+            return visible
+        faces = sa.select(Tenant.id).where(self.billing_faces())
+        return sa.or_(visible, sa.and_(tenant_owned, tenant_id_column.in_(faces)))
 
     def owned_by_visible_tenant(
         self, tenant_id_column: InstrumentedAttribute[Any]

@@ -10,7 +10,7 @@ from tenantry.auth import repository as repo
 from tenantry.auth.errors import email_taken, token_not_found, user_not_found
 from tenantry.auth.models import ApiToken, Role, User
 from tenantry.auth.principal import Principal
-from tenantry.auth.tokens import new_token, token_digest
+from tenantry.auth.tokens import IMPERSONATION_PREFIX, new_token, token_digest
 from tenantry.core.errors import ErrorCode, Problems
 from tenantry.tenants import repository as tenants_repo
 from tenantry.tenants import rules as tenant_rules
@@ -26,6 +26,22 @@ def utcnow() -> datetime:
 
 
 async def authenticate(session: AsyncSession, token: str) -> Principal | None:
+    """The principal behind an API token or a live impersonation token; None otherwise."""
+    if token.startswith(IMPERSONATION_PREFIX):
+        found = await repo.live_impersonation(session, token_digest(token), utcnow())
+        if found is None:
+            return None
+        impersonation, tenant = found
+        return Principal(
+            user_id=impersonation.actor_user_id,
+            tenant_id=tenant.id,
+            role=Role.ADMIN,
+            is_platform=False,  # only tenants strictly below the actor can be impersonated
+            token_id=0,
+            is_partner=tenant.is_partner,
+            impersonation_id=impersonation.id,
+            read_only=impersonation.read_only,
+        )
     row = await repo.principal_row(session, token_digest(token), utcnow())
     if row is None:
         return None
@@ -36,6 +52,7 @@ async def authenticate(session: AsyncSession, token: str) -> Principal | None:
         role=user.role,
         is_platform=tenant.parent_id is None,
         token_id=api_token.id,
+        is_partner=tenant.is_partner,
     )
 
 
@@ -48,7 +65,13 @@ class NewUser:
 
 
 async def create_user(session: AsyncSession, principal: Principal, new: NewUser) -> User:
-    tenant = await tenants.get_visible(session, principal.scope, new.tenant_id)
+    # A partner's admins may add users to its managed tenants: that is how a managed tenant
+    # gets its first admin (and the managed tenant's audit log shows it).
+    tenant = (
+        None
+        if new.tenant_id is None
+        else await tenants_repo.get_billing_face(session, principal.scope, new.tenant_id)
+    )
     if tenant is None:
         raise tenant_not_found(("input", "tenantId"))
     principal.require_admin()

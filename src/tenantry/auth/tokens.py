@@ -8,10 +8,11 @@ import hashlib
 import secrets
 
 TOKEN_PREFIX = "tnt_"
+IMPERSONATION_PREFIX = "tni_"
 
 
-def new_token() -> str:
-    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+def new_token(prefix: str = TOKEN_PREFIX) -> str:
+    return prefix + secrets.token_urlsafe(32)
 
 
 def token_digest(token: str) -> str:

@@ -181,10 +181,12 @@ async def posting_of(session: AsyncSession, transaction_id: int, account_id: int
     return (await session.scalars(stmt)).one()
 
 
+def _readable(scope: Scope) -> sa.ColumnElement[bool]:
+    return scope.tenant_accounts(Account.tenant_id, Account.owner_kind == OwnerKind.TENANT)
+
+
 async def accounts_by_ids(session: AsyncSession, scope: Scope, ids: Sequence[int]) -> list[Account]:
-    stmt = sa.select(Account).where(
-        any_of(Account.id, ids), scope.owned_by_visible_tenant(Account.tenant_id)
-    )
+    stmt = sa.select(Account).where(any_of(Account.id, ids), _readable(scope))
     return list((await session.scalars(stmt)).all())
 
 
@@ -194,7 +196,7 @@ async def tenant_accounts(
     stmt = sa.select(Account).where(
         any_of(Account.tenant_id, tenant_ids),
         Account.owner_kind == OwnerKind.TENANT,
-        scope.owned_by_visible_tenant(Account.tenant_id),
+        _readable(scope),
     )
     return list((await session.scalars(stmt)).all())
 

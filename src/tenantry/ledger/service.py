@@ -266,6 +266,7 @@ async def top_up(
         description=reference,
         reference=reference,
         actor_user_id=principal.user_id,
+        impersonated_tenant_id=principal.impersonated_tenant_id,
         idempotency_key=idempotency_key,
         request_digest=_request_digest("top_up", account.id, str(amount), reference),
     )
@@ -307,6 +308,7 @@ async def adjust(
         legs=[Leg(account.id, signed, kind), Leg(adjustments.id, -signed, kind)],
         description=reason,
         actor_user_id=principal.user_id,
+        impersonated_tenant_id=principal.impersonated_tenant_id,
         idempotency_key=idempotency_key,
         request_digest=_request_digest("adjust", account.id, direction.value, str(amount), reason),
         enforce_credit_limit={account.id} if direction is AdjustmentDirection.DEBIT else (),

@@ -35,8 +35,21 @@ async def get(
     return await session.scalar(stmt)
 
 
+async def get_billing_face(
+    session: AsyncSession, scope: Scope, tenant_id: int, *, for_update: bool = False
+) -> Tenant | None:
+    """A tenant in scope, or a managed tenant whose billing face the caller (its partner's
+    admin) may see. Callers must not open its workspace: see ``Scope.sees_workspace_of``."""
+    stmt = sa.select(Tenant).where(Tenant.id == tenant_id, scope.billing_faces())
+    if for_update:
+        stmt = stmt.with_for_update()
+    return await session.scalar(stmt)
+
+
 async def get_by_moniker(session: AsyncSession, scope: Scope, moniker: str) -> Tenant | None:
-    return await session.scalar(sa.select(Tenant).where(Tenant.moniker == moniker, scope.tenants()))
+    return await session.scalar(
+        sa.select(Tenant).where(Tenant.moniker == moniker, scope.billing_faces())
+    )
 
 
 async def get_root(session: AsyncSession) -> Tenant | None:
@@ -54,7 +67,8 @@ async def moniker_taken(
 
 
 async def by_ids(session: AsyncSession, scope: Scope, ids: Sequence[int]) -> list[Tenant]:
-    stmt = sa.select(Tenant).where(any_of(Tenant.id, ids), scope.tenants())
+    """For reads: tenants in scope and billing faces (see ``get_billing_face``)."""
+    stmt = sa.select(Tenant).where(any_of(Tenant.id, ids), scope.billing_faces())
     return list((await session.scalars(stmt)).all())
 
 
@@ -99,3 +113,59 @@ async def children_counts(
     kind: TenantKind = TenantKind.SUB_TENANT,
 ) -> dict[int, int]:
     return await counts_by_key(session, Tenant.parent_id, parent_ids, *_children(scope, kind))
+
+
+async def managed_pages(
+    session: AsyncSession, scope: Scope, partner_ids: Sequence[int], page: PageRequest
+) -> dict[int, Page[Tenant]]:
+    return await pages_by_key(
+        session,
+        Tenant,
+        Tenant.parent_id,
+        partner_ids,
+        page,
+        Tenant.kind == TenantKind.MANAGED,
+        scope.billing_faces(),
+    )
+
+
+async def managed_counts(
+    session: AsyncSession, scope: Scope, partner_ids: Sequence[int]
+) -> dict[int, int]:
+    return await counts_by_key(
+        session,
+        Tenant.parent_id,
+        partner_ids,
+        Tenant.kind == TenantKind.MANAGED,
+        scope.billing_faces(),
+    )
+
+
+async def set_scope_member(
+    session: AsyncSession, root_id: int, member_id: int, *, member: bool
+) -> None:
+    """Add ``member_id`` to (or take it out of) the scope of ``root_id`` and all below it."""
+    without = sa.func.array_remove(Tenant.scope_path, member_id)
+    value = sa.func.array_prepend(member_id, without) if member else without
+    await session.execute(
+        sa.update(Tenant)
+        .where(Tenant.path.contains(sa.literal([root_id], Tenant.path.type)))
+        .values(scope_path=value)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def get_unscoped(session: AsyncSession, tenant_id: int) -> Tenant:
+    """For rules that follow the tree upward (a managed tenant's partner), never for display."""
+    return await session.get_one(Tenant, tenant_id)
+
+
+async def set_managed_billing_entity(
+    session: AsyncSession, partner_id: int, entity_id: int | None
+) -> None:
+    await session.execute(
+        sa.update(Tenant)
+        .where(Tenant.parent_id == partner_id, Tenant.kind == TenantKind.MANAGED)
+        .values(billing_entity_id=entity_id)
+        .execution_options(synchronize_session=False)
+    )

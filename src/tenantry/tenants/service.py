@@ -8,9 +8,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry.auth.principal import Principal
 from tenantry.auth.scope import Scope
 from tenantry.core.change import KEEP, Change, Keep
-from tenantry.core.errors import ErrorCode, Problems
+from tenantry.core.errors import ErrorCode, Problems, forbidden
 from tenantry.ledger import service as ledger
 from tenantry.ledger.models import OwnerKind
+from tenantry.partners import service as partners
+from tenantry.partners.errors import locked
+from tenantry.partners.models import PlanKind
 from tenantry.tariffs import service as tariffs
 from tenantry.tenants import repository as repo
 from tenantry.tenants import rules
@@ -44,6 +47,20 @@ class TenantChanges:
     partner_access: bool | None = None
     tenant_tariff_id: Change[int | None] = field(default=KEEP)
     default_customer_tariff_id: Change[int | None] = field(default=KEEP)
+    country: str | None = None
+    currency: str | None = None
+    billing_entity_id: Change[int | None] = field(default=KEEP)
+    tenant_plan_id: int | None = None
+    support_plan_id: int | None = None
+
+    def touches_workspace(self) -> bool:
+        """Whether anything beyond a managed tenant's billing face would change."""
+        billing_face = {"tenant_id", "name", "country", "tenant_plan_id", "support_plan_id"}
+        return any(
+            value is not None and not isinstance(value, Keep)
+            for name, value in vars(self).items()
+            if name not in billing_face
+        )
 
 
 async def get_visible(session: AsyncSession, scope: Scope, tenant_id: int | None) -> Tenant | None:
@@ -191,12 +208,44 @@ async def _default_tariff(
 async def update_tenant(
     session: AsyncSession, principal: Principal, changes: TenantChanges
 ) -> Tenant:
-    tenant = await _require_visible(
-        session, principal.scope, changes.tenant_id, "id", for_update=True
+    tenant = (
+        None
+        if changes.tenant_id is None
+        else await repo.get_billing_face(
+            session, principal.scope, changes.tenant_id, for_update=True
+        )
     )
+    if tenant is None:
+        raise tenant_not_found(("input", "id"))
     principal.require_admin()
+    if not principal.scope.sees_workspace_of(tenant) and changes.touches_workspace():
+        raise forbidden(
+            "Without partner access, a partner may change only a managed tenant's name, "
+            "country and plans."
+        )
+    if changes.currency is not None:
+        raise locked(
+            ("input", "currency"),
+            "A managed tenant's currency is its partner's."
+            if tenant.kind is TenantKind.MANAGED
+            else "A tenant's currency is fixed: its account is kept in it.",
+        )
+    if not isinstance(changes.billing_entity_id, Keep):
+        await partners.change_billing_entity(session, principal, tenant, changes.billing_entity_id)
 
     problems = Problems()
+    if changes.country is not None:
+        rules.check_country(problems, ("input", "country"), changes.country)
+        tenant.country = changes.country
+    plans = {
+        kind: plan_id
+        for kind, plan_id in (
+            (PlanKind.TENANT, changes.tenant_plan_id),
+            (PlanKind.SUPPORT, changes.support_plan_id),
+        )
+        if plan_id is not None
+    }
+    await partners.change_plans(session, principal, problems, tenant, plans)
     if changes.name is not None:
         tenant.name = rules.check_name(problems, ("input", "name"), changes.name)
     if changes.moniker is not None and changes.moniker != tenant.moniker:
@@ -214,18 +263,12 @@ async def update_tenant(
             rules.check_top_up_url(problems, ("input", "customerTopUpUrl"), url)
         tenant.customer_top_up_url = url
     await _apply_tariff_changes(session, principal, problems, tenant, changes)
-    if changes.partner_access is not None:
-        if tenant.kind is TenantKind.MANAGED:
-            tenant.partner_access = changes.partner_access
-        else:
-            problems.add(
-                ErrorCode.INVALID,
-                "Only managed tenants have partner access.",
-                ("input", "partnerAccess"),
-            )
     # Nothing is written on any error: the caller rolls the transaction back.
     problems.raise_if_any()
-    return await _flush_unique(session, tenant)
+    await _flush_unique(session, tenant)
+    if changes.partner_access is not None and changes.partner_access != tenant.partner_access:
+        await partners.set_partner_access(session, principal, tenant, changes.partner_access)
+    return tenant
 
 
 async def _apply_tariff_changes(

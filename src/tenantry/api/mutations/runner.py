@@ -4,13 +4,25 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.types.nodes import SelectedField
 
 from tenantry.api.errors import UserError
 from tenantry.api.info import Info
 from tenantry.auth.principal import Principal
-from tenantry.core.errors import DomainError
+from tenantry.audit import service as audit
+from tenantry.core.errors import DomainError, ErrorCode, Problem
 
 R = TypeVar("R")
+
+READ_ONLY = Problem(ErrorCode.READ_ONLY, "This impersonation is read-only: nothing can be changed.")
+
+
+def _input_of(info: Info) -> object:
+    """The mutation's input as the client sent it, for the audit entry's details."""
+    field = info.selected_fields[0] if info.selected_fields else None
+    return field.arguments.get("input") if isinstance(field, SelectedField) else None
+
+
 P = TypeVar("P", bound="Payload")
 
 
@@ -25,14 +37,21 @@ async def mutate(
     payload: type[P],
     *,
     after_commit: Callable[[R], Awaitable[None]] | None = None,
+    allowed_read_only: bool = False,
 ) -> P:
     """The request owns the transaction: commit on success, roll back on any error.
 
+    Every change is written to the audit log in its own transaction. A read-only
+    impersonation changes nothing (``allowed_read_only``: only for ending it).
     ``after_commit`` runs once the data is committed (e.g. queueing a job that reads it)."""
     context = info.context
+    actor = context.actor
+    if actor.read_only and not allowed_read_only:
+        return payload(user_errors=[UserError.from_problem(READ_ONLY)])
     try:
         async with context.db.write() as session:
-            result = await action(session, context.actor)
+            result = await action(session, actor)
+            await audit.record(session, actor, info.field_name, result, _input_of(info))
     except DomainError as error:
         return payload(user_errors=[UserError.from_problem(p) for p in error.problems])
     context.reset_loaders()

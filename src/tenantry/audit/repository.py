@@ -1,0 +1,44 @@
+"""All SQL about audit events."""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantry.audit.models import AuditEvent
+from tenantry.auth.scope import Scope
+from tenantry.core.pagination import Page, PageRequest
+from tenantry.db.paging import counts_by_key, pages_by_key
+
+
+async def add(session: AsyncSession, event: AuditEvent) -> None:
+    session.add(event)
+    await session.flush()
+
+
+async def pages(
+    session: AsyncSession, scope: Scope, tenant_ids: Sequence[int], page: PageRequest
+) -> dict[int, Page[AuditEvent]]:
+    return await pages_by_key(
+        session,
+        AuditEvent,
+        AuditEvent.tenant_id,
+        tenant_ids,
+        page,
+        scope.owned_by_visible_tenant(AuditEvent.tenant_id),
+        descending=True,
+    )
+
+
+async def counts(session: AsyncSession, scope: Scope, tenant_ids: Sequence[int]) -> dict[int, int]:
+    return await counts_by_key(
+        session,
+        AuditEvent.tenant_id,
+        tenant_ids,
+        scope.owned_by_visible_tenant(AuditEvent.tenant_id),
+    )
+
+
+async def for_tenant(session: AsyncSession, tenant_id: int) -> list[AuditEvent]:
+    stmt = sa.select(AuditEvent).where(AuditEvent.tenant_id == tenant_id).order_by(AuditEvent.id)
+    return list((await session.scalars(stmt)).all())

@@ -1,0 +1,305 @@
+"""Rules for partners: the partner flag, billing entities, plan catalogs, managed tenants."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantry.auth.principal import Principal
+from tenantry.core.errors import DomainError, ErrorCode, Field, Problems, forbidden, not_found
+from tenantry.ledger import service as ledger
+from tenantry.ledger.models import OwnerKind
+from tenantry.ledger.money import MAX_AMOUNT, fits_currency
+from tenantry.partners import repository as repo
+from tenantry.partners.errors import not_partner
+from tenantry.partners.models import BillingEntity, Plan, PlanKind, PlanPeriod
+from tenantry.tenants import repository as tenants_repo
+from tenantry.tenants import rules
+from tenantry.tenants.errors import moniker_taken, tenant_not_found
+from tenantry.tenants.models import SubscriptionType, Tenant, TenantKind
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def create_billing_entity(
+    session: AsyncSession, principal: Principal, name: str, country: str
+) -> BillingEntity:
+    principal.require_platform_admin()
+    problems = Problems()
+    cleaned = rules.check_name(problems, ("input", "name"), name)
+    rules.check_country(problems, ("input", "country"), country)
+    if cleaned and await repo.billing_entity_name_taken(session, cleaned):
+        problems.add(ErrorCode.TAKEN, "A billing entity with this name exists.", ("input", "name"))
+    problems.raise_if_any()
+    entity = BillingEntity(tenant_id=principal.tenant_id, name=cleaned, country=country)
+    await repo.add(session, entity)
+    return entity
+
+
+async def set_partner(
+    session: AsyncSession,
+    principal: Principal,
+    tenant_id: int,
+    is_partner: bool,
+    billing_entity_id: int | None,
+) -> Tenant:
+    tenant = await tenants_repo.get(session, principal.scope, tenant_id, for_update=True)
+    if tenant is None:
+        raise tenant_not_found(("input", "tenantId"))
+    principal.require_platform_admin()
+    if is_partner and tenant.kind is TenantKind.MANAGED:
+        raise DomainError.one(
+            ErrorCode.INVALID, "A managed tenant can never be a partner.", ("input", "tenantId")
+        )
+    if (
+        not is_partner
+        and tenant.is_partner
+        and await tenants_repo.managed_counts(session, principal.scope, [tenant.id])
+        != {tenant.id: 0}
+    ):
+        raise DomainError.one(
+            ErrorCode.INVALID, "This partner still has managed tenants.", ("input", "isPartner")
+        )
+    tenant.is_partner = is_partner
+    if billing_entity_id is not None:
+        await _set_billing_entity(session, tenant, billing_entity_id, ("input", "billingEntityId"))
+    await session.flush()
+    return tenant
+
+
+async def _set_billing_entity(
+    session: AsyncSession, partner: Tenant, entity_id: int, field: Field
+) -> None:
+    if not await repo.billing_entities_by_ids(session, [entity_id]):
+        raise not_found(field, "billing entity")
+    partner.billing_entity_id = entity_id
+    # Managed tenants carry a copy of their partner's entity: keep the copies true.
+    await tenants_repo.set_managed_billing_entity(session, partner.id, entity_id)
+
+
+async def change_billing_entity(
+    session: AsyncSession, principal: Principal, tenant: Tenant, entity_id: int | None
+) -> None:
+    """``updateTenant(billingEntityId)``: platform admins, never on a managed tenant."""
+    field = ("input", "billingEntityId")
+    if tenant.kind is TenantKind.MANAGED:
+        raise DomainError.one(
+            ErrorCode.LOCKED, "A managed tenant's billing entity is its partner's.", field
+        )
+    if not principal.is_platform:
+        raise forbidden("Only platform admins assign billing entities.", field)
+    if entity_id is None:
+        tenant.billing_entity_id = None
+        await tenants_repo.set_managed_billing_entity(session, tenant.id, None)
+    else:
+        await _set_billing_entity(session, tenant, entity_id, field)
+
+
+async def _partner(
+    session: AsyncSession, principal: Principal, partner_id: int, field: Field
+) -> Tenant:
+    partner = await tenants_repo.get(session, principal.scope, partner_id)
+    if partner is None:
+        raise tenant_not_found(field)
+    principal.require_admin()
+    if not partner.is_partner:
+        raise not_partner(field)
+    return partner
+
+
+@dataclass(frozen=True)
+class NewPlan:
+    partner_id: int
+    kind: PlanKind
+    name: str
+    monthly_price: Decimal
+
+
+async def create_plan(session: AsyncSession, principal: Principal, new: NewPlan) -> Plan:
+    partner = await _partner(session, principal, new.partner_id, ("input", "partnerId"))
+    principal.require_platform_admin()
+    problems = Problems()
+    name = rules.check_name(problems, ("input", "name"), new.name)
+    price = new.monthly_price
+    if not (
+        price.is_finite() and 0 <= price < MAX_AMOUNT and fits_currency(price, partner.currency)
+    ):
+        problems.add(
+            ErrorCode.INVALID,
+            f"Monthly price must be zero or more, in {partner.currency}'s precision.",
+            ("input", "monthlyPrice"),
+        )
+    problems.raise_if_any()
+    plan = Plan(
+        tenant_id=partner.id,
+        kind=new.kind,
+        name=name,
+        monthly_price=price,
+        currency=partner.currency,
+    )
+    await repo.add(session, plan)
+    return plan
+
+
+async def _catalog_plan(
+    session: AsyncSession,
+    problems: Problems,
+    partner: Tenant,
+    *,
+    plan_id: int,
+    kind: PlanKind,
+    field: Field,
+) -> Plan | None:
+    plan = await repo.plan_unscoped(session, plan_id)
+    if plan is None or plan.tenant_id != partner.id or plan.kind is not kind:
+        problems.add(
+            ErrorCode.INVALID, f"Choose a {kind.value} plan from the partner's catalog.", field
+        )
+        return None
+    return plan
+
+
+@dataclass(frozen=True)
+class NewManagedTenant:
+    partner_id: int
+    display_name: str
+    moniker: str
+    country: str
+    tenant_plan_id: int
+    support_plan_id: int
+
+
+async def create_managed_tenant(
+    session: AsyncSession, principal: Principal, new: NewManagedTenant
+) -> Tenant:
+    partner = await _partner(session, principal, new.partner_id, ("input", "partnerId"))
+    if partner.kind is TenantKind.MANAGED:  # cannot happen while the flag is refused, but cheap
+        raise not_partner(("input", "partnerId"))
+    problems = Problems()
+    name = rules.check_name(problems, ("input", "displayName"), new.display_name)
+    if rules.check_moniker(
+        problems, ("input", "moniker"), new.moniker
+    ) and await tenants_repo.moniker_taken(session, new.moniker):
+        problems.items.extend(moniker_taken(("input", "moniker")).problems)
+    rules.check_country(problems, ("input", "country"), new.country)
+    plans = [
+        await _catalog_plan(
+            session,
+            problems,
+            partner,
+            plan_id=new.tenant_plan_id,
+            kind=PlanKind.TENANT,
+            field=("input", "tenantPlanId"),
+        ),
+        await _catalog_plan(
+            session,
+            problems,
+            partner,
+            plan_id=new.support_plan_id,
+            kind=PlanKind.SUPPORT,
+            field=("input", "supportPlanId"),
+        ),
+    ]
+    problems.raise_if_any()
+
+    tenant_id = await tenants_repo.next_id(session)
+    managed = Tenant(
+        id=tenant_id,
+        parent_id=partner.id,
+        kind=TenantKind.MANAGED,
+        name=name,
+        moniker=new.moniker,
+        path=[*partner.path, tenant_id],
+        # A managed tenant is a workspace of its own: its partner is not in its scope.
+        scope_path=[tenant_id],
+        subscription_types=[SubscriptionType.INTEGRATED.value],
+        currency=partner.currency,
+        billing_entity_id=partner.billing_entity_id,
+        country=new.country,
+    )
+    try:
+        await tenants_repo.add(session, managed)
+    except IntegrityError as exc:
+        if "uq_tenants_moniker" in str(exc.orig):
+            raise moniker_taken(("input", "moniker")) from exc
+        raise
+    await ledger.open_account(
+        session, tenant_id=managed.id, owner_kind=OwnerKind.TENANT, currency=managed.currency
+    )
+    # Billed from this second on.
+    for plan in plans:
+        assert plan is not None
+        await repo.add(
+            session,
+            PlanPeriod(
+                tenant_id=partner.id,
+                managed_tenant_id=managed.id,
+                plan_id=plan.id,
+                kind=plan.kind,
+                started_at=managed.created_at,
+            ),
+        )
+    return managed
+
+
+async def change_plans(
+    session: AsyncSession,
+    principal: Principal,
+    problems: Problems,
+    managed: Tenant,
+    plan_ids: dict[PlanKind, int],
+) -> None:
+    """Switch a managed tenant's plans from this second on (the partner's admins only)."""
+    if not plan_ids:
+        return
+    field = ("input", "tenantPlanId" if PlanKind.TENANT in plan_ids else "supportPlanId")
+    if managed.kind is not TenantKind.MANAGED or managed.parent_id is None:
+        problems.add(ErrorCode.INVALID, "Only managed tenants have plans.", field)
+        return
+    if not (principal.is_platform or principal.tenant_id == managed.parent_id):
+        problems.add(ErrorCode.FORBIDDEN, "Plans are chosen by the partner.", field)
+        return
+    partner = await tenants_repo.get_unscoped(session, managed.parent_id)
+    now = utcnow()
+    for kind, plan_id in plan_ids.items():
+        kind_field = ("input", "tenantPlanId" if kind is PlanKind.TENANT else "supportPlanId")
+        plan = await _catalog_plan(
+            session, problems, partner, plan_id=plan_id, kind=kind, field=kind_field
+        )
+        if plan is None or problems.items:
+            continue
+        await repo.close_period(session, managed.id, kind, now)
+        await repo.add(
+            session,
+            PlanPeriod(
+                tenant_id=partner.id,
+                managed_tenant_id=managed.id,
+                plan_id=plan.id,
+                kind=kind,
+                started_at=now,
+            ),
+        )
+
+
+async def set_partner_access(
+    session: AsyncSession, principal: Principal, managed: Tenant, on: bool
+) -> None:
+    """A managed tenant lets its partner into its workspace (or shuts it out again)."""
+    if managed.kind is not TenantKind.MANAGED or managed.parent_id is None:
+        raise DomainError.one(
+            ErrorCode.INVALID,
+            "Only managed tenants have partner access.",
+            ("input", "partnerAccess"),
+        )
+    if not principal.scope.sees_workspace_of(managed) or principal.tenant_id == managed.parent_id:
+        raise forbidden(
+            "Partner access is the managed tenant's own choice.", ("input", "partnerAccess")
+        )
+    managed.partner_access = on
+    await session.flush()
+    await tenants_repo.set_scope_member(session, managed.id, managed.parent_id, member=on)
+    await session.refresh(managed)
