@@ -8,6 +8,7 @@ import procrastinate
 from sqlalchemy.engine import make_url
 
 from tenantry.db.engine import Database
+from tenantry.partners.tasks import tasks as partner_tasks
 from tenantry.reports.tasks import BUILD_USAGE_REPORT
 from tenantry.reports.tasks import tasks as report_tasks
 
@@ -19,6 +20,7 @@ def create_job_app(database_url: str) -> procrastinate.App:
     )
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo))
     app.add_tasks_from(report_tasks, namespace="reports")
+    app.add_tasks_from(partner_tasks, namespace="partners")
     return app
 
 

@@ -11,6 +11,8 @@ from tenantry.api.relay import UNKNOWN_ID, decode_id
 from tenantry.api.types.account import to_gql_account, to_gql_posting
 from tenantry.api.types.catalog import to_gql_operator, to_gql_tariff
 from tenantry.api.types.customer import to_gql_customer, to_gql_endpoint
+from tenantry.api.types.invoice import to_gql_invoice
+from tenantry.api.types.partner import to_gql_billing_entity, to_gql_plan
 from tenantry.api.types.report import to_gql_report
 from tenantry.api.types.tenant import to_gql_tenant
 from tenantry.api.types.user import to_gql_api_token, to_gql_user
@@ -38,6 +40,9 @@ NODE_RESOLVERS: dict[str, Callable[[Context, int], Awaitable[relay.Node | None]]
     "Account": _by_id(lambda c: c.loaders.account_by_id, to_gql_account),
     "AccountTransaction": _by_id(lambda c: c.loaders.posting_by_id, to_gql_posting),
     "UsageReport": _by_id(lambda c: c.loaders.report_by_id, to_gql_report),
+    "Plan": _by_id(lambda c: c.loaders.plan_by_id, to_gql_plan),
+    "BillingEntity": _by_id(lambda c: c.loaders.billing_entity_by_id, to_gql_billing_entity),
+    "Invoice": _by_id(lambda c: c.loaders.invoice_by_id, to_gql_invoice),
 }
 
 

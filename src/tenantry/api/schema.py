@@ -10,7 +10,10 @@ from tenantry.api.info import Info
 from tenantry.api.limits import schema_extensions
 from tenantry.api.mutations.catalog import CatalogMutations
 from tenantry.api.mutations.customers import CustomerMutations
+from tenantry.api.mutations.impersonation import ImpersonationMutations
+from tenantry.api.mutations.invoices import InvoiceMutations
 from tenantry.api.mutations.ledger import LedgerMutations
+from tenantry.api.mutations.partners import PartnerMutations
 from tenantry.api.mutations.reports import ReportMutations
 from tenantry.api.mutations.tenants import TenantMutations
 from tenantry.api.mutations.usage import UsageMutations
@@ -19,9 +22,11 @@ from tenantry.api.node import resolve_node, resolve_nodes
 from tenantry.api.relay import Connection, build_connection, decode_id, page_request
 from tenantry.api.subscriptions import Subscription
 from tenantry.api.types.catalog import SponsorOperatorType, to_gql_operator
+from tenantry.api.types.partner import BillingEntityType, to_gql_billing_entity
 from tenantry.api.types.tenant import TenantType, to_gql_tenant
 from tenantry.api.types.user import Viewer
 from tenantry.operators import repository as operators_repo
+from tenantry.partners import repository as partners_repo
 from tenantry.settings import Settings
 from tenantry.tenants import repository as tenants_repo
 
@@ -80,6 +85,12 @@ class Query:
 
         return build_connection(page, request, to_gql_tenant, count)
 
+    @strawberry.field(description="The platform's legal entities that issue invoices.")
+    async def billing_entities(self, info: Info) -> list[BillingEntityType]:
+        async with info.context.db.read() as session:
+            rows = await partners_repo.billing_entities(session)
+        return [to_gql_billing_entity(row) for row in rows]
+
     @strawberry.field(description="The platform's sponsor operator catalog.")
     async def sponsor_operators(self, info: Info) -> list[SponsorOperatorType]:
         async with info.context.db.read() as session:
@@ -96,6 +107,9 @@ class Mutation(
     LedgerMutations,
     UsageMutations,
     ReportMutations,
+    PartnerMutations,
+    InvoiceMutations,
+    ImpersonationMutations,
 ):
     pass
 

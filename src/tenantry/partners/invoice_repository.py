@@ -85,7 +85,9 @@ async def billable_periods(
     return [BillablePeriod(*row) for row in (await session.execute(stmt)).all()]
 
 
-async def add_invoice(session: AsyncSession, invoice: Invoice, lines: Sequence[InvoiceLine]) -> None:
+async def add_invoice(
+    session: AsyncSession, invoice: Invoice, lines: Sequence[InvoiceLine]
+) -> None:
     # Should a writer ever skip the advisory lock, uq_invoices_period still refuses a
     # second invoice for the same period: that transaction fails instead of billing twice.
     session.add(invoice)

@@ -42,8 +42,10 @@ def overlap(
     return (common_start, common_end) if common_start < common_end else None
 
 
-def prorated_amount(monthly_price: Decimal, start: datetime, end: datetime, currency: str) -> Decimal:
-    """Σ over calendar months m of price × (time of [start, end) inside m) / (length of m),
+def prorated_amount(
+    monthly_price: Decimal, start: datetime, end: datetime, currency: str
+) -> Decimal:
+    """Σ over calendar months m of price * (time of [start, end) inside m) / (length of m),
     rounded half-up once to the currency's precision."""
     exact = Fraction(0)
     month = month_start(start)
@@ -56,7 +58,7 @@ def prorated_amount(monthly_price: Decimal, start: datetime, end: datetime, curr
 
 
 def _round_half_up(exact: Fraction, currency: str) -> Decimal:
-    # A Decimal cannot hold 9.99 × 31/60 or 10 × 19/30 exactly; a Fraction can. Cutting
+    # A Decimal cannot hold 9.99 * 31/60 or 10 * 19/30 exactly; a Fraction can. Cutting
     # the exact value down to one digit more than the currency keeps leaves that digit
     # alone to decide the half-up rounding, so quantize_money (the one rounding place)
     # then rounds exactly as if it had the whole fraction. Prices are never negative,

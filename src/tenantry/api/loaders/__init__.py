@@ -2,6 +2,12 @@
 
 from dataclasses import dataclass, fields
 
+from tenantry.api.loaders.audit import (
+    AuditEventCountByTenantLoader,
+    AuditEventPageByTenantLoader,
+    ImpersonationByIdLoader,
+    UserByIdUnscopedLoader,
+)
 from tenantry.api.loaders.catalog import (
     EffectiveOperatorIdsLoader,
     SponsorOperatorByIdLoader,
@@ -19,6 +25,12 @@ from tenantry.api.loaders.customers import (
     EndpointPageByCustomerLoader,
     TopUpTemplateByTenantLoader,
 )
+from tenantry.api.loaders.invoices import (
+    InvoiceByIdLoader,
+    InvoiceCountByTenantLoader,
+    InvoiceLinesLoader,
+    InvoicePageByTenantLoader,
+)
 from tenantry.api.loaders.ledger import (
     AccountByIdLoader,
     LedgerTransactionByIdLoader,
@@ -27,7 +39,14 @@ from tenantry.api.loaders.ledger import (
     PostingPageLoader,
     TenantAccountLoader,
 )
-from tenantry.api.loaders.partners import BillingEntityByIdLoader, PlanByIdLoader
+from tenantry.api.loaders.partners import (
+    BillingEntityByIdLoader,
+    CurrentPlansLoader,
+    ManagedTenantCountLoader,
+    ManagedTenantPageLoader,
+    PlanByIdLoader,
+    PlanCatalogLoader,
+)
 from tenantry.api.loaders.reports import (
     UsageReportByIdLoader,
     UsageReportCountByTenantLoader,
@@ -83,6 +102,18 @@ class DataLoaders:
     report_count: UsageReportCountByTenantLoader
     billing_entity_by_id: BillingEntityByIdLoader
     plan_by_id: PlanByIdLoader
+    current_plans: CurrentPlansLoader
+    plan_catalog: PlanCatalogLoader
+    managed_page: ManagedTenantPageLoader
+    managed_count: ManagedTenantCountLoader
+    audit_page: AuditEventPageByTenantLoader
+    audit_count: AuditEventCountByTenantLoader
+    impersonation_by_id: ImpersonationByIdLoader
+    user_by_id_unscoped: UserByIdUnscopedLoader
+    invoice_by_id: InvoiceByIdLoader
+    invoice_page: InvoicePageByTenantLoader
+    invoice_count: InvoiceCountByTenantLoader
+    invoice_lines: InvoiceLinesLoader
 
     @classmethod
     def build(cls, db: Database, scope: Scope) -> "DataLoaders":

@@ -8,8 +8,8 @@ from strawberry.types.nodes import SelectedField
 
 from tenantry.api.errors import UserError
 from tenantry.api.info import Info
-from tenantry.auth.principal import Principal
 from tenantry.audit import service as audit
+from tenantry.auth.principal import Principal
 from tenantry.core.errors import DomainError, ErrorCode, Problem
 
 R = TypeVar("R")

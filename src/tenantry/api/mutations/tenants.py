@@ -54,6 +54,18 @@ class UpdateTenantInput:
     partner_access: bool | None = None
     default_customer_tariff_id: strawberry.Maybe[strawberry.ID | None]
     tenant_tariff_id: strawberry.Maybe[strawberry.ID | None]
+    country: str | None = None
+    currency: str | None = strawberry.field(
+        default=None, description="Always LOCKED: a tenant's account is kept in its currency."
+    )
+    billing_entity_id: strawberry.Maybe[strawberry.ID | None] = strawberry.field(
+        description="Platform admins; LOCKED for managed tenants (their partner's)."
+    )
+    tenant_plan_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Managed tenants: from the partner's catalog, from this second on.",
+    )
+    support_plan_id: strawberry.ID | None = None
 
     def to_command(self) -> TenantChanges:
         return TenantChanges(
@@ -68,6 +80,11 @@ class UpdateTenantInput:
             partner_access=self.partner_access,
             tenant_tariff_id=_id_change(self.tenant_tariff_id, "Tariff"),
             default_customer_tariff_id=_id_change(self.default_customer_tariff_id, "Tariff"),
+            country=self.country,
+            currency=self.currency,
+            billing_entity_id=_id_change(self.billing_entity_id, "BillingEntity"),
+            tenant_plan_id=decode_optional_id(self.tenant_plan_id, "Plan"),
+            support_plan_id=decode_optional_id(self.support_plan_id, "Plan"),
         )
 
 

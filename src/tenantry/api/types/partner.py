@@ -5,10 +5,9 @@ from datetime import datetime
 import strawberry
 from strawberry import relay
 
+from tenantry.api.types.enums import PlanKind
 from tenantry.api.types.money import Money, to_money
-from tenantry.partners.models import BillingEntity, Plan, PlanKind
-
-strawberry.enum(PlanKind, description="TENANT: the workspace tier; SUPPORT: the support tier.")
+from tenantry.partners.models import BillingEntity, Plan
 
 
 @strawberry.type(

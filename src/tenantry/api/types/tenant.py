@@ -7,14 +7,17 @@ import strawberry
 from strawberry import relay
 
 from tenantry.api.info import Info
-from tenantry.api.relay import Connection, child_connection
-from tenantry.api.types.enums import SubscriptionType, TenantKind
+from tenantry.api.relay import UNKNOWN_ID, Connection, child_connection
+from tenantry.api.types.enums import PlanKind, Role, SubscriptionType, TenantKind
 from tenantry.tenants.models import Tenant
 
 if TYPE_CHECKING:
     from tenantry.api.types.account import AccountType
+    from tenantry.api.types.audit import AuditEventType
     from tenantry.api.types.catalog import SponsorOperatorType, TariffType
     from tenantry.api.types.customer import CustomerType
+    from tenantry.api.types.invoice import InvoiceType
+    from tenantry.api.types.partner import BillingEntityType, PlanType
     from tenantry.api.types.report import UsageReportType
     from tenantry.api.types.usage import UsageSummary
     from tenantry.api.types.user import UserType
@@ -26,6 +29,10 @@ CustomerRef = Annotated["CustomerType", strawberry.lazy("tenantry.api.types.cust
 AccountRef = Annotated["AccountType", strawberry.lazy("tenantry.api.types.account")]
 UsageSummaryRef = Annotated["UsageSummary", strawberry.lazy("tenantry.api.types.usage")]
 UsageReportRef = Annotated["UsageReportType", strawberry.lazy("tenantry.api.types.report")]
+BillingEntityRef = Annotated["BillingEntityType", strawberry.lazy("tenantry.api.types.partner")]
+PlanRef = Annotated["PlanType", strawberry.lazy("tenantry.api.types.partner")]
+AuditEventRef = Annotated["AuditEventType", strawberry.lazy("tenantry.api.types.audit")]
+InvoiceRef = Annotated["InvoiceType", strawberry.lazy("tenantry.api.types.invoice")]
 
 
 @strawberry.type(name="Tenant", description="A tenant: the platform, a reseller, a sub-tenant...")
@@ -110,6 +117,8 @@ class TenantType(relay.Node):
     async def sponsor_operators(self, info: Info) -> list[OperatorRef]:
         from tenantry.api.types.catalog import to_gql_operator
 
+        if not _workspace(info, self):
+            return []
         loaders = info.context.loaders
         ids = await loaders.effective_operator_ids.load(self.id)
         rows = await loaders.sponsor_operator_by_id.load_many(ids)
@@ -142,6 +151,7 @@ class TenantType(relay.Node):
     @strawberry.field(description="Usage in [from, to), with what it cost and earned.")
     async def usage(
         self,
+        info: Info,
         from_: Annotated[datetime, strawberry.argument(name="from")],
         to: datetime,
         include_descendants: bool = True,
@@ -149,8 +159,13 @@ class TenantType(relay.Node):
         from tenantry.api.types.usage import usage_summary
         from tenantry.usage.repository import UsageOwner
 
+        # A billing face has no usage to show: the owner matches no record.
+        owner_id = self.id if _workspace(info, self) else UNKNOWN_ID
         return usage_summary(
-            UsageOwner("tenant", self.id, include_descendants, self.depth), self.currency, from_, to
+            UsageOwner("tenant", owner_id, include_descendants, self.depth),
+            self.currency,
+            from_,
+            to,
         )
 
     @strawberry.field(description="The reports section: usage reports, newest first.")
@@ -168,6 +183,87 @@ class TenantType(relay.Node):
             first=first,
             after=after,
         )
+
+    @strawberry.field(
+        description="The legal entity issuing its invoices (a managed tenant: its partner's)."
+    )
+    async def billing_entity(self, info: Info) -> BillingEntityRef | None:
+        from tenantry.api.types.partner import to_gql_billing_entity
+
+        if self._row.billing_entity_id is None:
+            return None
+        row = await info.context.loaders.billing_entity_by_id.load(self._row.billing_entity_id)
+        return None if row is None else to_gql_billing_entity(row)
+
+    @strawberry.field(description="A managed tenant's plan tier, from its partner's catalog.")
+    async def tenant_plan(self, info: Info) -> PlanRef | None:
+        return await _current_plan(info, self, PlanKind.TENANT)
+
+    @strawberry.field(description="A managed tenant's support tier, from its partner's catalog.")
+    async def support_plan(self, info: Info) -> PlanRef | None:
+        return await _current_plan(info, self, PlanKind.SUPPORT)
+
+    @strawberry.field(description="Null unless this is a partner and you are its admin.")
+    async def managed_tenants(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection["TenantType"] | None:
+        actor = info.context.actor
+        if not (self.is_partner and actor.tenant_id == self.id and actor.role is Role.ADMIN):
+            return None
+        return await child_connection(
+            info.context.settings,
+            info.context.loaders.managed_page,
+            info.context.loaders.managed_count,
+            self.id,
+            to_gql_tenant,
+            first=first,
+            after=after,
+        )
+
+    @strawberry.field(description="A partner's plan catalog of one kind, cheapest first.")
+    async def plan_catalog(self, info: Info, kind: PlanKind) -> list[PlanRef]:
+        from tenantry.api.types.partner import to_gql_plan
+
+        rows = await info.context.loaders.plan_catalog.load((self.id, kind))
+        return [to_gql_plan(row) for row in rows]
+
+    @strawberry.field(
+        description="Changes made here, newest first; for admins of this tenant and above."
+    )
+    async def audit_events(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[AuditEventRef]:
+        from tenantry.api.types.audit import to_gql_audit_event
+
+        context = info.context
+        # Viewers (and partners looking at a billing face) get an empty log.
+        owner = (
+            self.id if _workspace(info, self) and context.actor.role is Role.ADMIN else UNKNOWN_ID
+        )
+        return await child_connection(
+            context.settings,
+            context.loaders.audit_page,
+            context.loaders.audit_count,
+            owner,
+            to_gql_audit_event,
+            first=first,
+            after=after,
+        )
+
+
+def _workspace(info: Info, tenant: TenantType) -> bool:
+    """Whether the caller sees this tenant's workspace, not just its billing face."""
+    return info.context.actor.scope.sees_workspace_of(tenant._row)
+
+
+async def _current_plan(info: Info, tenant: TenantType, kind: PlanKind) -> "PlanType | None":
+    from tenantry.api.types.partner import to_gql_plan
+
+    if tenant.kind is not TenantKind.MANAGED:
+        return None
+    plan_id = (await info.context.loaders.current_plans.load(tenant.id)).get(kind)
+    row = None if plan_id is None else await info.context.loaders.plan_by_id.load(plan_id)
+    return None if row is None else to_gql_plan(row)
 
 
 async def _tariff(info: Info, tariff_id: int | None) -> "TariffType | None":

@@ -1,6 +1,7 @@
 """User, API token and Viewer types."""
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
@@ -10,6 +11,11 @@ from tenantry.api.types.enums import Role
 from tenantry.api.types.tenant import TenantType, to_gql_tenant
 from tenantry.auth.models import ApiToken, User
 from tenantry.auth.principal import Principal
+
+if TYPE_CHECKING:
+    from tenantry.api.types.audit import ImpersonationType
+
+ImpersonationRef = Annotated["ImpersonationType", strawberry.lazy("tenantry.api.types.audit")]
 
 
 @strawberry.type(name="User")
@@ -76,6 +82,15 @@ class Viewer:
     async def user(self, info: Info) -> UserType | None:
         row = await info.context.loaders.user_by_id.load(self._principal.user_id)
         return None if row is None else to_gql_user(row)
+
+    @strawberry.field(description="Set while this request acts through an impersonation.")
+    async def impersonation(self, info: Info) -> ImpersonationRef | None:
+        from tenantry.api.types.audit import to_gql_impersonation
+
+        if self._principal.impersonation_id is None:
+            return None
+        row = await info.context.loaders.impersonation_by_id.load(self._principal.impersonation_id)
+        return None if row is None else to_gql_impersonation(row)
 
     @strawberry.field(description="The tenant this request acts as.")
     async def tenant(self, info: Info) -> TenantType:

@@ -1,0 +1,130 @@
+"""Partner mutations: the partner flag, billing entities, plans, managed tenants."""
+
+from decimal import Decimal
+
+import strawberry
+
+from tenantry.api.errors import UserError
+from tenantry.api.info import Info
+from tenantry.api.mutations.runner import mutate
+from tenantry.api.mutations.tenants import TenantPayload
+from tenantry.api.relay import decode_id, decode_optional_id
+from tenantry.api.types.enums import PlanKind
+from tenantry.api.types.partner import (
+    BillingEntityType,
+    PlanType,
+    to_gql_billing_entity,
+    to_gql_plan,
+)
+from tenantry.api.types.tenant import to_gql_tenant
+from tenantry.partners import service
+from tenantry.partners.service import NewManagedTenant, NewPlan
+
+
+@strawberry.input
+class SetPartnerInput:
+    tenant_id: strawberry.ID
+    is_partner: bool
+    billing_entity_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The entity issuing its invoices (needed to invoice)."
+    )
+
+
+@strawberry.input
+class CreateBillingEntityInput:
+    name: str
+    country: str
+
+
+@strawberry.input
+class CreatePlanInput:
+    partner_id: strawberry.ID
+    kind: PlanKind
+    name: str
+    monthly_price: Decimal
+
+
+@strawberry.input
+class CreateManagedTenantInput:
+    partner_id: strawberry.ID
+    display_name: str
+    moniker: str
+    country: str = strawberry.field(
+        description="ISO 3166-1 alpha-2; may differ from the partner's."
+    )
+    tenant_plan_id: strawberry.ID
+    support_plan_id: strawberry.ID
+
+
+@strawberry.type
+class BillingEntityPayload:
+    billing_entity: BillingEntityType | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class PlanPayload:
+    plan: PlanType | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class PartnerMutations:
+    @strawberry.mutation(description="Platform admins: make a tenant a partner (or not).")
+    async def set_partner(self, info: Info, input: SetPartnerInput) -> TenantPayload:
+        tenant_id = decode_id(input.tenant_id, "Tenant")
+        entity_id = decode_optional_id(input.billing_entity_id, "BillingEntity")
+        return await mutate(
+            info,
+            lambda session, actor: service.set_partner(
+                session, actor, tenant_id, input.is_partner, entity_id
+            ),
+            lambda row: TenantPayload(tenant=to_gql_tenant(row)),
+            TenantPayload,
+        )
+
+    @strawberry.mutation(description="Platform admins: add a legal entity that issues invoices.")
+    async def create_billing_entity(
+        self, info: Info, input: CreateBillingEntityInput
+    ) -> BillingEntityPayload:
+        return await mutate(
+            info,
+            lambda session, actor: service.create_billing_entity(
+                session, actor, input.name, input.country
+            ),
+            lambda row: BillingEntityPayload(billing_entity=to_gql_billing_entity(row)),
+            BillingEntityPayload,
+        )
+
+    @strawberry.mutation(description="Platform admins: add a plan to a partner's catalog.")
+    async def create_plan(self, info: Info, input: CreatePlanInput) -> PlanPayload:
+        command = NewPlan(
+            decode_id(input.partner_id, "Tenant"), input.kind, input.name, input.monthly_price
+        )
+        return await mutate(
+            info,
+            lambda session, actor: service.create_plan(session, actor, command),
+            lambda row: PlanPayload(plan=to_gql_plan(row)),
+            PlanPayload,
+        )
+
+    @strawberry.mutation(
+        description="A partner's admins: create a managed tenant, billed from this second."
+    )
+    async def create_managed_tenant(
+        self, info: Info, input: CreateManagedTenantInput
+    ) -> TenantPayload:
+        command = NewManagedTenant(
+            partner_id=decode_id(input.partner_id, "Tenant"),
+            display_name=input.display_name,
+            moniker=input.moniker,
+            country=input.country,
+            tenant_plan_id=decode_id(input.tenant_plan_id, "Plan"),
+            support_plan_id=decode_id(input.support_plan_id, "Plan"),
+        )
+        return await mutate(
+            info,
+            lambda session, actor: service.create_managed_tenant(session, actor, command),
+            lambda row: TenantPayload(tenant=to_gql_tenant(row)),
+            TenantPayload,
+        )
