@@ -3,4 +3,5 @@ pytest_plugins = [
     "tests.fixtures.graphql",
     "tests.fixtures.world",
     "tests.fixtures.money",
+    "tests.fixtures.partners",
 ]

@@ -1,0 +1,256 @@
+"""Partners and managed tenants: flags, catalogs, locked inheritance, the billing face."""
+
+from tests.fixtures.graphql import GraphQLClient
+from tests.fixtures.money import codes
+from tests.fixtures.partners import CREATE_MANAGED, PartnerWorld, mutate
+from tests.fixtures.world import World
+from tests.ids import gid
+
+SET_PARTNER = "mutation($t: ID!, $on: Boolean!) { setPartner(input: {tenantId: $t, isPartner: $on}) { tenant { isPartner } userErrors { field code } } }"
+CATALOG = "query($id: ID!, $k: PlanKind!) { tenant(id: $id) { planCatalog(kind: $k) { name monthlyPrice { amount currency } } } }"
+FACE = """query($id: ID!) { node(id: $id) { ... on Tenant { name kind country currency partnerAccess
+  billingEntity { name } tenantPlan { name } supportPlan { name } parent { moniker }
+  account { balance { amount currency } }
+  users { totalCount } customers { totalCount } sponsorOperators { name } auditEvents { totalCount }
+  usage(from: "2026-01-01T00:00:00Z", to: "2027-01-01T00:00:00Z") { totals { kind } } } } }"""
+
+
+def managed_input(pw: PartnerWorld, moniker: str, **extra: object) -> dict[str, object]:
+    return {
+        "partnerId": gid("Tenant", pw.partner.id),
+        "displayName": "Other",
+        "moniker": moniker,
+        "country": "FR",
+        "tenantPlanId": pw.plans["Gold"],
+        "supportPlanId": pw.plans["Premium"],
+        **extra,
+    }
+
+
+async def test_only_platform_admins_set_the_partner_flag(gql: GraphQLClient, world: World) -> None:
+    assert codes(
+        await mutate(gql, world.a1_admin.token, SET_PARTNER, t=gid("Tenant", world.a1x.id), on=True)
+    ) == [("", "FORBIDDEN")]
+    assert codes(
+        await mutate(gql, world.a1_admin.token, SET_PARTNER, t=gid("Tenant", world.b1.id), on=True)
+    ) == [("input.tenantId", "NOT_FOUND")]
+    assert (
+        await mutate(
+            gql, world.root_admin.token, SET_PARTNER, t=gid("Tenant", world.a1x.id), on=True
+        )
+    )["tenant"] == {"isPartner": True}
+
+
+async def test_catalog_is_sorted_by_price_and_only_partners_have_one(
+    gql: GraphQLClient, partners: PartnerWorld
+) -> None:
+    data = await gql.data(
+        CATALOG,
+        {"id": gid("Tenant", partners.partner.id), "k": "TENANT"},
+        token=partners.partner_viewer.token,
+    )
+    assert data["tenant"]["planCatalog"] == [
+        {"name": "Basic", "monthlyPrice": {"amount": "10.00", "currency": "USD"}},
+        {"name": "Gold", "monthlyPrice": {"amount": "30.00", "currency": "USD"}},
+    ]
+    not_partner = await mutate(
+        gql,
+        partners.world.root_admin.token,
+        'mutation($p: ID!) { createPlan(input: {partnerId: $p, kind: TENANT, name: "X", monthlyPrice: "1"}) { plan { id } userErrors { field code } } }',
+        p=gid("Tenant", partners.world.a1.id),
+    )
+    assert codes(not_partner) == [("input.partnerId", "NOT_PARTNER")]
+    by_partner = await mutate(
+        gql,
+        partners.partner_admin.token,
+        'mutation($p: ID!) { createPlan(input: {partnerId: $p, kind: TENANT, name: "X", monthlyPrice: "1"}) { plan { id } userErrors { field code } } }',
+        p=gid("Tenant", partners.partner.id),
+    )
+    assert codes(by_partner) == [("", "FORBIDDEN")]
+
+
+async def test_managed_tenant_inherits_locked_currency_and_billing_entity(
+    gql: GraphQLClient, partners: PartnerWorld
+) -> None:
+    created = await mutate(
+        gql, partners.partner_admin.token, CREATE_MANAGED, i=managed_input(partners, "fr-shop")
+    )
+    assert created["userErrors"] == []
+    assert created["tenant"] | {"id": None} == {
+        "id": None,
+        "name": "Other",
+        "moniker": "fr-shop",
+        "kind": "MANAGED",
+        "country": "FR",
+        "currency": "USD",
+        "billingEntity": {"name": "Phystack Ltd"},
+        "partnerAccess": False,
+        "tenantPlan": {"name": "Gold"},
+        "supportPlan": {"name": "Premium"},
+        "account": {"balance": {"amount": "0.00", "currency": "USD"}},
+    }
+    update = "mutation($i: UpdateTenantInput!) { updateTenant(input: $i) { tenant { id } userErrors { field code } } }"
+    for change in ({"currency": "EUR"}, {"billingEntityId": None}):
+        locked = await mutate(
+            gql,
+            partners.world.root_admin.token,
+            update,
+            i={"id": created["tenant"]["id"], **change},
+        )
+        assert [c for _, c in codes(locked)] == ["LOCKED"]
+
+
+async def test_managed_tenant_rules(gql: GraphQLClient, partners: PartnerWorld) -> None:
+    token = partners.partner_admin.token
+    bad = await mutate(
+        gql,
+        token,
+        CREATE_MANAGED,
+        i=managed_input(
+            partners, "Bad Moniker", country="XX", tenantPlanId=partners.plans["Premium"]
+        ),
+    )
+    assert sorted(codes(bad)) == [
+        ("input.country", "INVALID"),
+        ("input.moniker", "INVALID"),
+        ("input.tenantPlanId", "INVALID"),
+    ]
+    taken = await mutate(gql, token, CREATE_MANAGED, i=managed_input(partners, "acme-farms"))
+    assert codes(taken) == [("input.moniker", "TAKEN")]
+    # A non-partner, and a managed tenant, cannot have managed tenants.
+    a1 = partners.world.a1_admin
+    assert codes(
+        await mutate(
+            gql,
+            a1.token,
+            CREATE_MANAGED,
+            i=managed_input(partners, "x1", partnerId=gid("Tenant", a1.tenant.id)),
+        )
+    ) == [("input.partnerId", "NOT_PARTNER")]
+    managed_self = await mutate(
+        gql,
+        partners.managed_admin.token,
+        CREATE_MANAGED,
+        i=managed_input(partners, "x2", partnerId=partners.managed_id),
+    )
+    assert codes(managed_self) == [("input.partnerId", "NOT_PARTNER")]
+    never = await mutate(
+        gql, partners.world.root_admin.token, SET_PARTNER, t=partners.managed_id, on=True
+    )
+    assert codes(never) == [("input.tenantId", "INVALID")]
+
+
+async def test_managed_tenants_are_listed_only_for_the_partners_admins(
+    gql: GraphQLClient, partners: PartnerWorld
+) -> None:
+    q = "query($id: ID!) { tenant(id: $id) { managedTenants { totalCount edges { node { moniker } } } } }"
+    variables = {"id": gid("Tenant", partners.partner.id)}
+    assert (await gql.data(q, variables, token=partners.partner_admin.token))["tenant"][
+        "managedTenants"
+    ] == {
+        "totalCount": 1,
+        "edges": [{"node": {"moniker": "acme-farms"}}],
+    }
+    for actor in (partners.partner_viewer, partners.reseller_admin, partners.world.root_admin):
+        assert (await gql.data(q, variables, token=actor.token))["tenant"]["managedTenants"] is None
+
+
+async def test_partner_sees_the_billing_face_only_until_partner_access(
+    gql: GraphQLClient, partners: PartnerWorld
+) -> None:
+    face = (await gql.data(FACE, {"id": partners.managed_id}, token=partners.partner_admin.token))[
+        "node"
+    ]
+    assert face == {
+        "name": "Acme Farms",
+        "kind": "MANAGED",
+        "country": "DE",
+        "currency": "USD",
+        "partnerAccess": False,
+        "billingEntity": {"name": "Phystack Ltd"},
+        "tenantPlan": {"name": "Basic"},
+        "supportPlan": {"name": "Standard"},
+        "parent": {"moniker": "p"},
+        "account": {"balance": {"amount": "0.00", "currency": "USD"}},
+        # The workspace stays closed: it has a user, the partner sees none.
+        "users": {"totalCount": 0},
+        "customers": {"totalCount": 0},
+        "sponsorOperators": [],
+        "auditEvents": {"totalCount": 0},
+        "usage": {"totals": []},
+    }
+    # Not the partner's to open; the managed tenant's own admin opens it.
+    update = "mutation($i: UpdateTenantInput!) { updateTenant(input: $i) { tenant { partnerAccess } userErrors { field code } } }"
+    assert codes(
+        await mutate(
+            gql,
+            partners.partner_admin.token,
+            update,
+            i={"id": partners.managed_id, "partnerAccess": True},
+        )
+    ) == [("", "FORBIDDEN")]
+    opened = await mutate(
+        gql,
+        partners.managed_admin.token,
+        update,
+        i={"id": partners.managed_id, "partnerAccess": True},
+    )
+    assert opened == {"tenant": {"partnerAccess": True}, "userErrors": []}
+    inside = (
+        await gql.data(FACE, {"id": partners.managed_id}, token=partners.partner_admin.token)
+    )["node"]
+    assert inside["users"] == {"totalCount": 1}
+    closed = await mutate(
+        gql,
+        partners.managed_admin.token,
+        update,
+        i={"id": partners.managed_id, "partnerAccess": False},
+    )
+    assert closed["userErrors"] == []
+    assert (await gql.data(FACE, {"id": partners.managed_id}, token=partners.partner_admin.token))[
+        "node"
+    ]["users"] == {"totalCount": 0}
+    # The partner's ancestors never see the managed tenant at all.
+    assert (await gql.data(FACE, {"id": partners.managed_id}, token=partners.reseller_admin.token))[
+        "node"
+    ] is None
+
+
+async def test_plan_changes_are_the_partners(gql: GraphQLClient, partners: PartnerWorld) -> None:
+    update = "mutation($i: UpdateTenantInput!) { updateTenant(input: $i) { tenant { tenantPlan { name } supportPlan { name } } userErrors { field code } } }"
+    changed = await mutate(
+        gql,
+        partners.partner_admin.token,
+        update,
+        i={
+            "id": partners.managed_id,
+            "tenantPlanId": partners.plans["Gold"],
+            "name": "Acme Farms GmbH",
+        },
+    )
+    assert changed == {
+        "tenant": {"tenantPlan": {"name": "Gold"}, "supportPlan": {"name": "Standard"}},
+        "userErrors": [],
+    }
+    wrong_kind = await mutate(
+        gql,
+        partners.partner_admin.token,
+        update,
+        i={"id": partners.managed_id, "supportPlanId": partners.plans["Gold"]},
+    )
+    assert codes(wrong_kind) == [("input.supportPlanId", "INVALID")]
+    own = await mutate(
+        gql,
+        partners.managed_admin.token,
+        update,
+        i={"id": partners.managed_id, "tenantPlanId": partners.plans["Basic"]},
+    )
+    assert codes(own) == [("input.tenantPlanId", "FORBIDDEN")]
+    # Without partner access, the partner edits only the billing face.
+    workspace = await mutate(
+        gql,
+        partners.partner_admin.token,
+        update,
+        i={"id": partners.managed_id, "subscriptionTypes": ["INTEGRATED", "STANDALONE"]},
+    )
+    assert codes(workspace) == [("", "FORBIDDEN")]
