@@ -1,0 +1,187 @@
+# Invoice descriptions separate their two times with an en dash.
+# ruff: noqa: RUF001
+"""generateInvoice's rules: who may, which periods, the same period twice, concurrency."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from tenantry.auth.models import Role
+from tenantry.core.errors import ErrorCode
+from tenantry.db.engine import Database
+from tenantry.partners import invoice_repository, invoice_service
+from tenantry.partners.invoice_repository import BillablePeriod
+from tenantry.partners.invoice_service import InvoiceRequest
+from tenantry.partners.models import Invoice
+from tenantry.tenants.models import Tenant
+from tests.fixtures.factories import create_tenant
+from tests.partners.conftest import (
+    LATER,
+    SUPPORT,
+    TENANT,
+    Platform,
+    acting_as,
+    at,
+    codes,
+    generate,
+    make_partner,
+    make_plan,
+    manage,
+    refused,
+    row_counts,
+)
+
+NOV, DEC = at(2026, 11, 1), at(2026, 12, 1)
+
+
+async def billed_partner(db: Database, platform: Platform, parent: Tenant | None = None) -> Tenant:
+    """A partner with one managed tenant on two plans since October: two lines a month."""
+    partner = await make_partner(db, platform, parent=parent)
+    await manage(
+        db,
+        partner,
+        "Hill Farm",
+        at(2026, 10, 1),
+        await make_plan(db, partner, TENANT, "Gold", "30.00"),
+        await make_plan(db, partner, SUPPORT, "Basic", "3.00"),
+    )
+    return partner
+
+
+async def test_the_same_period_twice_is_the_same_invoice(db: Database, platform: Platform) -> None:
+    partner = await billed_partner(db, platform)
+    first = await generate(db, platform.principal, partner, NOV, DEC)
+    assert await row_counts(db) == (1, 2)
+
+    # The same instants written with another offset are the same period.
+    plus_one = timezone(timedelta(hours=1))
+    again = await generate(
+        db,
+        platform.principal,
+        partner,
+        datetime(2026, 11, 1, 1, tzinfo=plus_one),
+        datetime(2026, 12, 1, 1, tzinfo=plus_one),
+    )
+
+    assert again.id == first.id
+    assert again.total == first.total
+    assert await row_counts(db) == (1, 2)
+
+
+async def test_a_period_overlapping_another_invoice_is_refused(
+    db: Database, platform: Platform
+) -> None:
+    partner = await billed_partner(db, platform)
+    await generate(db, platform.principal, partner, NOV, DEC)
+
+    for start, end in [(at(2026, 11, 15), at(2026, 12, 15)), (at(2026, 10, 1), DEC)]:
+        error = await refused(db, platform.principal, partner.id, start, end)
+        assert codes(error) == [("periodStart", ErrorCode.INVALID)]
+        assert "2026-11-01 00:00 – 2026-12-01 00:00 UTC" in error.problems[0].message
+    assert await row_counts(db) == (1, 2)
+
+    # Periods are half-open: the next month touches November but does not overlap it.
+    await generate(db, platform.principal, partner, DEC, at(2027, 1, 1))
+    assert await row_counts(db) == (2, 4)
+
+
+async def test_concurrent_calls_for_one_period_make_one_invoice(
+    db: Database, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    partner = await billed_partner(db, platform)
+    ready = asyncio.Barrier(10)
+    read_periods = invoice_repository.billable_periods
+
+    async def slow_billable_periods(*args: Any) -> list[BillablePeriod]:
+        # Widen the gap between "is there an invoice yet?" and the insert, so that calls
+        # not serialized by the partner lock would all find none and all insert.
+        await asyncio.sleep(0.1)
+        return await read_periods(*args)
+
+    monkeypatch.setattr(invoice_repository, "billable_periods", slow_billable_periods)
+
+    async def generate_when_all_are_ready() -> Invoice:
+        async with db.write() as session:
+            # Each call holds its own connection and transaction before any of them starts.
+            await session.execute(sa.text("SELECT 1"))
+            await ready.wait()
+            return await invoice_service.generate_invoice(
+                session, platform.principal, InvoiceRequest(partner.id, NOV, DEC), now=LATER
+            )
+
+    invoices = await asyncio.gather(*(generate_when_all_are_ready() for _ in range(10)))
+
+    assert len({invoice.id for invoice in invoices}) == 1
+    assert await row_counts(db) == (1, 2)
+
+
+async def test_only_a_partner_with_a_billing_entity_is_invoiced(
+    db: Database, platform: Platform
+) -> None:
+    plain = await create_tenant(db, platform.root, platform.admin, platform.root)
+    error = await refused(db, platform.principal, plain.id, NOV, DEC)
+    assert codes(error) == [("partnerId", ErrorCode.NOT_PARTNER)]
+
+    no_entity = await make_partner(db, platform, billing_entity=False)
+    error = await refused(db, platform.principal, no_entity.id, NOV, DEC)
+    assert codes(error) == [("partnerId", ErrorCode.INVALID)]
+    assert "has no billing entity" in error.problems[0].message
+    assert await row_counts(db) == (0, 0)
+
+
+async def test_the_period_must_be_given_with_offsets_in_order_and_over(
+    db: Database, platform: Platform
+) -> None:
+    partner = await billed_partner(db, platform)
+    naive = datetime(2026, 11, 1)
+
+    cases = [
+        ((naive, DEC), [("periodStart", ErrorCode.INVALID)]),
+        ((NOV, naive), [("periodEnd", ErrorCode.INVALID)]),
+        ((DEC, NOV), [("periodEnd", ErrorCode.INVALID)]),
+        ((NOV, NOV), [("periodEnd", ErrorCode.INVALID)]),
+    ]
+    for (start, end), expected in cases:
+        assert codes(await refused(db, platform.principal, partner.id, start, end)) == expected
+
+    # Against the real clock: a period that ends tomorrow has not ended.
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    error = await refused(db, platform.principal, partner.id, NOV, tomorrow, now=None)
+    assert codes(error) == [("periodEnd", ErrorCode.INVALID)]
+    assert await row_counts(db) == (0, 0)
+
+
+async def test_admins_of_the_partner_and_above_may_invoice(
+    db: Database, platform: Platform
+) -> None:
+    reseller = await create_tenant(db, platform.root, platform.admin, platform.root)
+    partner = await billed_partner(db, platform, parent=reseller)
+
+    own = await generate(db, acting_as(partner), partner, NOV, DEC)
+    above = await generate(db, acting_as(reseller), partner, NOV, DEC)
+
+    assert above.id == own.id
+
+
+async def test_viewers_may_not_invoice(db: Database, platform: Platform) -> None:
+    partner = await billed_partner(db, platform)
+    error = await refused(db, acting_as(partner, Role.VIEWER), partner.id, NOV, DEC)
+    assert codes(error) == [(None, ErrorCode.FORBIDDEN)]
+    assert await row_counts(db) == (0, 0)
+
+
+async def test_an_invisible_partner_is_not_found_like_a_bad_id(
+    db: Database, platform: Platform
+) -> None:
+    partner = await billed_partner(db, platform)
+    sibling = await create_tenant(db, platform.root, platform.admin, platform.root)
+
+    unknown = await refused(db, acting_as(sibling), 10**9, NOV, DEC)
+    assert codes(unknown) == [("partnerId", ErrorCode.NOT_FOUND)]
+
+    hidden = await refused(db, acting_as(sibling), partner.id, NOV, DEC)
+    assert hidden.problems == unknown.problems
+    assert await row_counts(db) == (0, 0)
