@@ -7,6 +7,7 @@ separate processes. Jobs are rows in PostgreSQL, so any number of workers share 
 import procrastinate
 from sqlalchemy.engine import make_url
 
+from tenantry.auth.tasks import tasks as auth_tasks
 from tenantry.db.engine import Database
 from tenantry.partners.tasks import tasks as partner_tasks
 from tenantry.reports.tasks import BUILD_USAGE_REPORT
@@ -21,6 +22,7 @@ def create_job_app(database_url: str) -> procrastinate.App:
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo))
     app.add_tasks_from(report_tasks, namespace="reports")
     app.add_tasks_from(partner_tasks, namespace="partners")
+    app.add_tasks_from(auth_tasks, namespace="auth")
     return app
 
 

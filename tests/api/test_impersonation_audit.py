@@ -195,3 +195,26 @@ async def test_ledger_records_the_impersonated_tenant(gql: GraphQLClient, world:
     )
     assert paid["userErrors"] == []
     assert paid["transaction"]["impersonatedTenant"] == {"moniker": "a1"}
+
+
+async def test_an_impersonation_that_runs_out_is_ended_and_logged(
+    gql: GraphQLClient, db: Database, world: World
+) -> None:
+    from tenantry.auth.tasks import end_expired_impersonations
+
+    started = await start(gql, world.root_admin.token, gid("Tenant", world.a1.id))
+    assert await end_expired_impersonations(db) == 0
+    async with db.write() as session:
+        await session.execute(
+            sa.update(Impersonation).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    assert await end_expired_impersonations(db) == 1
+    assert await end_expired_impersonations(db) == 0
+    log = (await gql.data(LOG, {"id": gid("Tenant", world.a1.id)}, token=world.a1_admin.token))[
+        "tenant"
+    ]["auditEvents"]
+    assert [e["node"]["action"] for e in log["edges"]] == [
+        "impersonationExpired",
+        "startImpersonation",
+    ]
+    assert log["edges"][0]["node"]["targetId"] == started["impersonation"]["id"]

@@ -254,3 +254,29 @@ async def test_plan_changes_are_the_partners(gql: GraphQLClient, partners: Partn
         i={"id": partners.managed_id, "subscriptionTypes": ["INTEGRATED", "STANDALONE"]},
     )
     assert codes(workspace) == [("", "FORBIDDEN")]
+
+
+async def test_invoices_are_listed_on_the_partner(
+    gql: GraphQLClient, partners: PartnerWorld
+) -> None:
+    generate = """mutation($p: ID!) { generateInvoice(input: {partnerId: $p, periodStart: "2026-10-01T00:00:00Z",
+      periodEnd: "2026-11-01T00:00:00Z"}) { invoice { id total { amount currency } billingEntity { name } } userErrors { code } } }"""
+    first = await mutate(
+        gql, partners.partner_admin.token, generate, p=gid("Tenant", partners.partner.id)
+    )
+    # The managed tenant was created after October: nothing to bill, but the invoice exists once.
+    assert first["invoice"]["total"] == {"amount": "0.00", "currency": "USD"}
+    assert first["invoice"]["billingEntity"] == {"name": "Phystack Ltd"}
+    again = await mutate(
+        gql, partners.partner_admin.token, generate, p=gid("Tenant", partners.partner.id)
+    )
+    assert again["invoice"]["id"] == first["invoice"]["id"]
+    listed = await gql.data(
+        "query($id: ID!) { tenant(id: $id) { invoices { totalCount edges { node { id } } } } }",
+        {"id": gid("Tenant", partners.partner.id)},
+        token=partners.partner_viewer.token,
+    )
+    assert listed["tenant"]["invoices"] == {
+        "totalCount": 1,
+        "edges": [{"node": {"id": first["invoice"]["id"]}}],
+    }

@@ -250,6 +250,22 @@ class TenantType(relay.Node):
             after=after,
         )
 
+    @strawberry.field(description="A partner's invoices, newest first.")
+    async def invoices(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[InvoiceRef]:
+        from tenantry.api.types.invoice import to_gql_invoice
+
+        return await child_connection(
+            info.context.settings,
+            info.context.loaders.invoice_page,
+            info.context.loaders.invoice_count,
+            self.id,
+            to_gql_invoice,
+            first=first,
+            after=after,
+        )
+
 
 def _workspace(info: Info, tenant: TenantType) -> bool:
     """Whether the caller sees this tenant's workspace, not just its billing face."""
