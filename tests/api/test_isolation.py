@@ -14,6 +14,7 @@ from tenantry.auth.scope import Scope
 from tenantry.db.engine import Database
 from tenantry.tenants.models import Tenant
 from tests.fixtures.graphql import GraphQLClient
+from tests.fixtures.money import create_customer, create_endpoint, create_operator, create_tariff
 from tests.fixtures.world import World
 from tests.ids import gid
 
@@ -189,6 +190,76 @@ async def revoke_hidden_token(gql: GraphQLClient, db: Database, w: World) -> Non
     ] == "ADMIN"
 
 
+async def _cousin_objects(gql: GraphQLClient, w: World) -> dict[str, str]:
+    """A priced customer with an endpoint, accounts and a report in b1, made by the root."""
+    root = w.root_admin.token
+    tariff = await create_tariff(gql, root, w.b1.id, [{"kind": "DATA", "unitPrice": "1"}])
+    operator = await create_operator(gql, root, "Op")
+    customer = (await create_customer(gql, root, w.b1.id, tariffId=tariff))["customer"]
+    await gql.data(
+        "mutation($t: ID!, $o: ID!) { grantSponsorOperators(input: {tenantId: $t, sponsorOperatorIds: [$o]}) { userErrors { code } } }",
+        {"t": gid("Tenant", w.b.id), "o": operator},
+        token=root,
+    )
+    await gql.data(
+        "mutation($t: ID!, $o: ID!) { grantSponsorOperators(input: {tenantId: $t, sponsorOperatorIds: [$o]}) { userErrors { code } } }",
+        {"t": gid("Tenant", w.b1.id), "o": operator},
+        token=root,
+    )
+    endpoint = (await create_endpoint(gql, root, customer["id"], operator))["endpoint"]
+    tenant = await gql.data(
+        "query($id: ID!) { tenant(id: $id) { account { id } } }",
+        {"id": gid("Tenant", w.b1.id)},
+        token=root,
+    )
+    report = await gql.data(
+        'mutation($t: ID!) { requestUsageReport(input: {tenantId: $t, from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z"}) { report { id } } }',
+        {"t": gid("Tenant", w.b1.id)},
+        token=root,
+    )
+    return {
+        "tariff": tariff,
+        "customer": customer["id"],
+        "customer_account": customer["account"]["id"],
+        "endpoint": endpoint["id"],
+        "tenant_account": tenant["tenant"]["account"]["id"],
+        "report": report["requestUsageReport"]["report"]["id"],
+    }
+
+
+@check
+async def money_objects_by_id(gql: GraphQLClient, db: Database, w: World) -> None:
+    objects = await _cousin_objects(gql, w)
+    data = await gql.data(
+        "query($ids: [ID!]!) { nodes(ids: $ids) { id } }",
+        {"ids": list(objects.values())},
+        token=w.a1_admin.token,
+    )
+    assert data["nodes"] == [None] * len(objects)
+
+
+@check
+async def money_mutations_on_hidden_objects(gql: GraphQLClient, db: Database, w: World) -> None:
+    objects = await _cousin_objects(gql, w)
+    token = w.a1_admin.token
+    top_up = await gql.data(
+        'mutation($a: ID!) { topUpAccount(input: {accountId: $a, amount: "1", idempotencyKey: "k"}) { userErrors { code } } }',
+        {"a": objects["customer_account"]},
+        token=token,
+    )
+    assert top_up["topUpAccount"]["userErrors"] == [{"code": "NOT_FOUND"}]
+    endpoint = await create_endpoint(gql, token, objects["customer"], gid("SponsorOperator", 1))
+    assert [e["code"] for e in endpoint["userErrors"]] == ["NOT_FOUND"]
+    customer = await create_customer(gql, token, w.a1.id, tariffId=objects["tariff"])
+    assert [e["code"] for e in customer["userErrors"]] == ["NOT_FOUND"]
+    report = await gql.data(
+        'mutation($t: ID!) { requestUsageReport(input: {tenantId: $t, from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z"}) { userErrors { code } } }',
+        {"t": gid("Tenant", w.b1.id)},
+        token=token,
+    )
+    assert report["requestUsageReport"]["userErrors"] == [{"code": "NOT_FOUND"}]
+
+
 @pytest.mark.parametrize("run", CHECKS, ids=[c.__name__ for c in CHECKS])
 async def test_isolation(run: Check, gql: GraphQLClient, db: Database, world: World) -> None:
     await run(gql, db, world)
@@ -200,6 +271,7 @@ async def test_checks_fail_without_scope(
 ) -> None:
     monkeypatch.setattr(Scope, "tenants", lambda self: sa.true())
     monkeypatch.setattr(Scope, "owned_by_visible_tenant", lambda self, column: sa.true())
+    monkeypatch.setattr(Scope, "is_strict_ancestor_of", lambda self, tenant: True)
     with pytest.raises(AssertionError):
         await run(gql, db, world)
 

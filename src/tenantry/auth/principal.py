@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from tenantry.auth.models import Role
 from tenantry.auth.scope import Scope
 from tenantry.core.errors import forbidden
+from tenantry.tenants.models import Tenant
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,14 @@ class Principal:
     @property
     def impersonated_tenant_id(self) -> int | None:
         return self.tenant_id if self.impersonation_id is not None else None
+
+    def lists_managed_tenants_of(self, partner_id: int) -> bool:
+        """Only the partner's own admins see (and use) its managed tenants."""
+        return self.is_partner and self.tenant_id == partner_id and self.role is Role.ADMIN
+
+    def reads_audit_log_of(self, tenant: Tenant) -> bool:
+        """A tenant's log is for the admins of that tenant and of the tenants above it."""
+        return self.role is Role.ADMIN and self.scope.sees_workspace_of(tenant)
 
     def require_admin(self) -> None:
         if self.role is not Role.ADMIN:

@@ -8,7 +8,7 @@ from strawberry import relay
 
 from tenantry.api.info import Info
 from tenantry.api.relay import UNKNOWN_ID, Connection, child_connection
-from tenantry.api.types.enums import PlanKind, Role, SubscriptionType, TenantKind
+from tenantry.api.types.enums import PlanKind, SubscriptionType, TenantKind
 from tenantry.tenants.models import Tenant
 
 if TYPE_CHECKING:
@@ -45,12 +45,15 @@ class TenantType(relay.Node):
     is_partner: bool
     subscription_types: list[SubscriptionType]
     inherit_sponsor_operators: bool
-    customer_top_up_url: str | None = strawberry.field(description="The top-up URL template.")
     currency: str = strawberry.field(description="ISO 4217 code.")
     country: str | None = strawberry.field(description="ISO 3166-1 alpha-2 code.")
     partner_access: bool = strawberry.field(description="A managed tenant lets its partner in.")
     created_at: datetime
     _row: strawberry.Private[Tenant]
+
+    @strawberry.field(description="The top-up URL template (workspace configuration).")
+    def customer_top_up_url(self, info: Info) -> str | None:
+        return self._row.customer_top_up_url if _workspace(info, self) else None
 
     @strawberry.field(description="Null for the root, and when you cannot see the parent.")
     async def parent(self, info: Info) -> "TenantType | None":
@@ -207,8 +210,7 @@ class TenantType(relay.Node):
     async def managed_tenants(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection["TenantType"] | None:
-        actor = info.context.actor
-        if not (self.is_partner and actor.tenant_id == self.id and actor.role is Role.ADMIN):
+        if not info.context.actor.lists_managed_tenants_of(self.id):
             return None
         return await child_connection(
             info.context.settings,
@@ -237,9 +239,7 @@ class TenantType(relay.Node):
 
         context = info.context
         # Viewers (and partners looking at a billing face) get an empty log.
-        owner = (
-            self.id if _workspace(info, self) and context.actor.role is Role.ADMIN else UNKNOWN_ID
-        )
+        owner = self.id if context.actor.reads_audit_log_of(self._row) else UNKNOWN_ID
         return await child_connection(
             context.settings,
             context.loaders.audit_page,
@@ -301,7 +301,6 @@ def to_gql_tenant(row: Tenant) -> TenantType:
         is_partner=row.is_partner,
         subscription_types=[SubscriptionType(t) for t in row.subscription_types],
         inherit_sponsor_operators=row.inherit_sponsor_operators,
-        customer_top_up_url=row.customer_top_up_url,
         currency=row.currency,
         country=row.country,
         partner_access=row.partner_access,
