@@ -280,3 +280,28 @@ async def test_invoices_are_listed_on_the_partner(
         "totalCount": 1,
         "edges": [{"node": {"id": first["invoice"]["id"]}}],
     }
+
+
+async def test_managed_tenants_currency_and_billing_entity_are_locked_and_from_the_partner(
+    gql: GraphQLClient, partners: PartnerWorld
+) -> None:
+    q = "query($id: ID!) { tenant(id: $id) { settingSources { name inherited locked source { moniker } } } }"
+    data = await gql.data(q, {"id": partners.managed_id}, token=partners.managed_admin.token)
+    by_name = {s["name"]: s for s in data["tenant"]["settingSources"]}
+    # The managed tenant's own admin cannot see its partner: locked, inherited, source hidden.
+    assert by_name["currency"] == {
+        "name": "currency",
+        "inherited": True,
+        "locked": True,
+        "source": None,
+    }
+    assert by_name["billingEntity"] == {
+        "name": "billingEntity",
+        "inherited": True,
+        "locked": True,
+        "source": None,
+    }
+    by_partner = await gql.data(q, {"id": partners.managed_id}, token=partners.partner_admin.token)
+    assert {s["name"]: s["source"] for s in by_partner["tenant"]["settingSources"]}["currency"] == {
+        "moniker": "p"
+    }

@@ -287,3 +287,53 @@ async def test_search_matches_name_or_moniker(gql: GraphQLClient, world: World) 
     assert [e["node"]["moniker"] for e in data["tenants"]["edges"]] == ["a1", "a1x"]
     # LIKE wildcards in the search are taken literally.
     assert (await gql.data(q, {"s": "%"}, token=world.root_admin.token))["tenants"]["edges"] == []
+
+
+SOURCES = "query($id: ID!) { tenant(id: $id) { settingSources { name value inherited locked source { moniker } } } }"
+
+
+def sources(data: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
+    return {
+        s["name"]: (s["value"], s["inherited"], s["locked"], s["source"] and s["source"]["moniker"])
+        for s in data["tenant"]["settingSources"]
+    }
+
+
+async def test_inherited_settings_say_where_they_come_from(
+    gql: GraphQLClient, world: World
+) -> None:
+    root = world.root_admin.token
+    await gql.data(
+        UPDATE,
+        {
+            "input": {
+                "id": gid("Tenant", world.a.id),
+                "customerTopUpUrl": "https://pay.example/{customer_id}",
+            }
+        },
+        token=root,
+    )
+    await gql.data(
+        UPDATE,
+        {"input": {"id": gid("Tenant", world.a1x.id), "inheritSponsorOperators": True}},
+        token=root,
+    )
+    seen_by_root = sources(await gql.data(SOURCES, {"id": gid("Tenant", world.a1x.id)}, token=root))
+    assert seen_by_root == {
+        "currency": ("EUR", True, False, "a1"),
+        "customerTopUpUrl": ("https://pay.example/{customer_id}", True, False, "a"),
+        "sponsorOperators": ("own grants and the parent's", True, False, "a1"),
+        "billingEntity": (None, False, False, "a1x"),
+    }
+    # a1's admin cannot see a: the value is there, where it comes from is not.
+    seen_by_a1 = sources(
+        await gql.data(SOURCES, {"id": gid("Tenant", world.a1x.id)}, token=world.a1_admin.token)
+    )
+    assert seen_by_a1["customerTopUpUrl"] == (
+        "https://pay.example/{customer_id}",
+        True,
+        False,
+        None,
+    )
+    own = sources(await gql.data(SOURCES, {"id": gid("Tenant", world.a.id)}, token=root))
+    assert own["customerTopUpUrl"] == ("https://pay.example/{customer_id}", False, False, "a")

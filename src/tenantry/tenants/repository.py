@@ -169,3 +169,10 @@ async def set_managed_billing_entity(
         .values(billing_entity_id=entity_id)
         .execution_options(synchronize_session=False)
     )
+
+
+async def lineage(session: AsyncSession, tenant_ids: Sequence[int]) -> dict[int, Tenant]:
+    """The tenants and all their ancestors, in one statement (unscoped: for inherited values)."""
+    on_paths = sa.select(sa.func.unnest(Tenant.path)).where(any_of(Tenant.id, tenant_ids))
+    rows = await session.scalars(sa.select(Tenant).where(Tenant.id.in_(on_paths)))
+    return {t.id: t for t in rows.all()}

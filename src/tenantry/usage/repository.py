@@ -43,12 +43,6 @@ async def rating_targets(
     return {row[0]: RatingTarget(*row) for row in (await session.execute(stmt)).all()}
 
 
-async def tenants_on_paths(session: AsyncSession, tenant_ids: Sequence[int]) -> dict[int, Tenant]:
-    paths = sa.select(sa.func.unnest(Tenant.path)).where(any_of(Tenant.id, tenant_ids))
-    rows = await session.scalars(sa.select(Tenant).where(Tenant.id.in_(paths)))
-    return {t.id: t for t in rows.all()}
-
-
 # Charges differ in length per record (one per level), and unnest flattens arrays of
 # arrays, so each record's charges travel as one array literal and are cast back.
 _INSERT_RECORDS = """

@@ -17,6 +17,7 @@ from tenantry.ledger.models import TransactionKind
 from tenantry.ledger.money import MAX_AMOUNT
 from tenantry.tariffs import repository as tariffs_repo
 from tenantry.tariffs.models import TariffRate, UsageKind
+from tenantry.tenants import repository as tenants_repo
 from tenantry.tenants.models import Tenant
 from tenantry.usage import repository as repo
 from tenantry.usage.models import UsageRecord
@@ -115,9 +116,7 @@ class _Rater:
 
     @classmethod
     async def load(cls, session: AsyncSession, targets: dict[int, repo.RatingTarget]) -> "_Rater":
-        tenants = await repo.tenants_on_paths(
-            session, list({t.tenant_id for t in targets.values()})
-        )
+        tenants = await tenants_repo.lineage(session, list({t.tenant_id for t in targets.values()}))
         everyone = Scope(0, sees_all=True)  # rating reads every level, whoever triggered it
         accounts = {
             a.tenant_id: a.id

@@ -53,6 +53,7 @@ from tenantry.api.loaders.reports import (
     UsageReportPageByTenantLoader,
 )
 from tenantry.api.loaders.tenants import (
+    LineageLoader,
     SubTenantCountByParentLoader,
     SubTenantPageByParentLoader,
     TenantByIdLoader,
@@ -71,6 +72,7 @@ from tenantry.db.engine import Database
 @dataclass(frozen=True)
 class DataLoaders:
     tenant_by_id: TenantByIdLoader
+    lineage: LineageLoader
     sub_tenant_page: SubTenantPageByParentLoader
     sub_tenant_count: SubTenantCountByParentLoader
     user_by_id: UserByIdLoader

@@ -10,6 +10,7 @@ from tenantry.api.info import Info
 from tenantry.api.relay import UNKNOWN_ID, Connection, child_connection
 from tenantry.api.types.enums import PlanKind, SubscriptionType, TenantKind
 from tenantry.tenants.models import Tenant
+from tenantry.tenants.settings import setting_sources
 
 if TYPE_CHECKING:
     from tenantry.api.types.account import AccountType
@@ -265,6 +266,44 @@ class TenantType(relay.Node):
             first=first,
             after=after,
         )
+
+    @strawberry.field(description="Each inherited setting with where its value comes from.")
+    async def setting_sources(self, info: Info) -> list["SettingSourceType"]:
+        lineage = await info.context.loaders.lineage.load(self.id)
+        return [
+            SettingSourceType(
+                name=s.name,
+                value=s.value,
+                inherited=s.inherited_by(self._row),
+                locked=s.locked,
+                _source_id=s.source_id,
+            )
+            for s in setting_sources(self._row, lineage)
+        ]
+
+
+@strawberry.type(
+    name="SettingSource", description="An inherited setting and where its value comes from."
+)
+class SettingSourceType:
+    name: str = strawberry.field(
+        description="currency, customerTopUpUrl, sponsorOperators or billingEntity."
+    )
+    value: str | None
+    inherited: bool = strawberry.field(description="False: the tenant's own value.")
+    locked: bool = strawberry.field(
+        description="True: no mutation can change it (managed tenants)."
+    )
+    _source_id: strawberry.Private[int | None]
+
+    @strawberry.field(
+        description="The tenant the value comes from; null when none, or one you cannot see."
+    )
+    async def source(self, info: Info) -> TenantType | None:
+        if self._source_id is None:
+            return None
+        row = await info.context.loaders.tenant_by_id.load(self._source_id)
+        return None if row is None else to_gql_tenant(row)
 
 
 def _workspace(info: Info, tenant: TenantType) -> bool:
