@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from tenantry.auth.models import Impersonation
 from tenantry.db.engine import Database
 from tests.fixtures.graphql import GraphQLClient
-from tests.fixtures.money import codes
+from tests.fixtures.money import RECORD, Priced, codes, record
 from tests.fixtures.partners import PartnerWorld, mutate
 from tests.fixtures.world import World
 from tests.ids import gid
@@ -218,3 +218,20 @@ async def test_an_impersonation_that_runs_out_is_ended_and_logged(
         "startImpersonation",
     ]
     assert log["edges"][0]["node"]["targetId"] == started["impersonation"]["id"]
+
+
+async def test_large_inputs_are_not_copied_into_the_log(
+    gql: GraphQLClient, db: Database, world: World, priced: Priced
+) -> None:
+    from tenantry.audit.models import AuditEvent
+
+    batch = [record(priced.endpoint_id, f"e{i}", "1") for i in range(200)]
+    data = await gql.data(RECORD, {"r": batch}, token=world.root_admin.token)
+    assert data["recordUsage"]["accepted"] == 200
+    async with db.read() as session:
+        details = await session.scalar(
+            sa.select(AuditEvent.details).where(AuditEvent.action == "recordUsage")
+        )
+    assert details is not None
+    kept = json.loads(details)
+    assert kept["omitted"] == "input too large to keep" and kept["bytes"] > 4096

@@ -11,6 +11,18 @@ from tenantry.auth.models import Impersonation
 from tenantry.auth.principal import Principal
 from tenantry.tenants.models import Tenant
 
+# Inputs are kept for the record, but not whole usage batches (up to 10,000 records).
+MAX_DETAILS = 4096
+
+
+def _details(details: Any) -> str | None:
+    if details is None:
+        return None
+    text = json.dumps(details, default=str, sort_keys=True)
+    if len(text) > MAX_DETAILS:
+        return json.dumps({"omitted": "input too large to keep", "bytes": len(text)})
+    return text
+
 
 def _target(result: Any) -> Any:
     # Mutations return the changed row, or a tuple whose first element is it.
@@ -39,7 +51,7 @@ async def record(
             action=action,
             target_type=type(target).__name__ if target_id is not None else None,
             target_id=target_id if isinstance(target_id, int) else None,
-            details=None if details is None else json.dumps(details, default=str, sort_keys=True),
+            details=_details(details),
         ),
     )
 
