@@ -2,7 +2,6 @@
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.audit.models import AuditEvent
@@ -37,8 +36,3 @@ async def counts(session: AsyncSession, scope: Scope, tenant_ids: Sequence[int])
         tenant_ids,
         scope.owned_by_visible_tenant(AuditEvent.tenant_id),
     )
-
-
-async def for_tenant(session: AsyncSession, tenant_id: int) -> list[AuditEvent]:
-    stmt = sa.select(AuditEvent).where(AuditEvent.tenant_id == tenant_id).order_by(AuditEvent.id)
-    return list((await session.scalars(stmt)).all())

@@ -80,7 +80,3 @@ async def end(session: AsyncSession, principal: Principal, impersonation_id: int
         impersonation.ended_at = min(utcnow(), impersonation.expires_at)
         await session.flush()
     return impersonation
-
-
-def is_live(impersonation: Impersonation) -> bool:
-    return impersonation.ended_at is None and impersonation.expires_at > utcnow()

@@ -42,11 +42,6 @@ async def by_ids(session: AsyncSession, scope: Scope, ids: Sequence[int]) -> lis
     )
 
 
-async def by_ids_unscoped(session: AsyncSession, ids: Sequence[int]) -> list[Tariff]:
-    """For rating only: every level's tariff applies, whoever is looking."""
-    return list((await session.scalars(sa.select(Tariff).where(any_of(Tariff.id, ids)))).all())
-
-
 async def rates_of(session: AsyncSession, tariff_ids: Sequence[int]) -> dict[int, list[TariffRate]]:
     # Callers pass ids of tariffs they already loaded through a scope (or for rating).
     stmt = (

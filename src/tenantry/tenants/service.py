@@ -63,12 +63,6 @@ class TenantChanges:
         )
 
 
-async def get_visible(session: AsyncSession, scope: Scope, tenant_id: int | None) -> Tenant | None:
-    if tenant_id is None:
-        return None
-    return await repo.get(session, scope, tenant_id)
-
-
 async def _require_visible(
     session: AsyncSession,
     scope: Scope,
