@@ -105,6 +105,13 @@ async def record_usage(
     return IngestResult(accepted=len(accepted), duplicates=len(records) - len(accepted))
 
 
+@dataclass(frozen=True)
+class Level:
+    tariff_id: int | None
+    payer_account: int
+    payee_account: int
+
+
 @dataclass
 class _Rater:
     """Everything rating a batch needs, loaded in a few statements up front."""
@@ -129,12 +136,31 @@ class _Rater:
         by_kind = {(r.tariff_id, r.kind): r for rate_list in rates.values() for r in rate_list}
         return cls(targets, tenants, accounts, by_kind)
 
-    def _tariffs_by_level(self, record: UsageRecord) -> list[int | None]:
-        """The tariff each level pays by: the customer's, then each tenant's up the path."""
-        tenant = self.tenants[record.tenant_id]
-        tariffs = [self.targets[record.endpoint_id].customer_tariff_id]
-        tariffs += [self.tenants[t].tenant_tariff_id for t in reversed(tenant.path[1:])]
-        return tariffs
+    def _levels(self, tenant_id: int, endpoint_id: int) -> list[Level]:
+        """Who pays whom, by which tariff, at each level: the one definition of the cascade.
+
+        Level 0: the customer's account pays its tenant, by the customer's tariff. Level k:
+        the tenant k - 1 steps above the endpoint's tenant pays its parent, by its tenant tariff.
+        """
+        target = self.targets[endpoint_id]
+        path = self.tenants[tenant_id].path
+        levels = [
+            Level(
+                target.customer_tariff_id,
+                target.customer_account_id,
+                self.tenant_accounts[tenant_id],
+            )
+        ]
+        for payer, payee in zip(reversed(path[1:]), reversed(path[:-1]), strict=True):
+            tenant = self.tenants[payer]
+            levels.append(
+                Level(
+                    tenant.tenant_tariff_id,
+                    self.tenant_accounts[payer],
+                    self.tenant_accounts[payee],
+                )
+            )
+        return levels
 
     def rate(self, new: NewUsageRecord) -> UsageRecord:
         target = self.targets[new.endpoint_id]
@@ -150,8 +176,11 @@ class _Rater:
             event_id=new.event_id,
         )
         record.charges = [
-            charge(new.quantity, None if tariff is None else self.rates.get((tariff, new.kind)))
-            for tariff in self._tariffs_by_level(record)
+            charge(
+                new.quantity,
+                None if level.tariff_id is None else self.rates.get((level.tariff_id, new.kind)),
+            )
+            for level in self._levels(tenant.id, new.endpoint_id)
         ]
         return record
 
@@ -159,17 +188,11 @@ class _Rater:
         """The batch's sums per account: what each payer paid and each payee earned."""
         sums: dict[tuple[int, TransactionKind], Decimal] = defaultdict(Decimal)
         for record in records:
-            path = self.tenants[record.tenant_id].path
-            # Level 0 is paid by the customer's account to its tenant; level k by the tenant
-            # k - 1 steps above the record's tenant to its parent.
-            payers = [self.targets[record.endpoint_id].customer_account_id] + [
-                self.tenant_accounts[t] for t in reversed(path[1:])
-            ]
-            payees = [self.tenant_accounts[t] for t in reversed(path)]
-            for amount, payer, payee in zip(record.charges, payers, payees, strict=False):
+            levels = self._levels(record.tenant_id, record.endpoint_id)
+            for amount, level in zip(record.charges, levels, strict=True):
                 if amount:
-                    sums[(payer, TransactionKind.USAGE_CHARGE)] -= amount
-                    sums[(payee, TransactionKind.USAGE_REVENUE)] += amount
+                    sums[(level.payer_account, TransactionKind.USAGE_CHARGE)] -= amount
+                    sums[(level.payee_account, TransactionKind.USAGE_REVENUE)] += amount
         return [
             ledger.Leg(account, amount, kind)
             for (account, kind), amount in sorted(sums.items())
