@@ -86,6 +86,7 @@ class _ChunkWriter:
         self.db, self.report, self.total = db, report, total
         self.buffer = io.StringIO()
         self.csv = csv.writer(self.buffer)  # RFC 4180: quotes as needed, CRLF line ends
+        self.csv.writerow(HEADER)
         self.seq = self.rows = self.size = 0
 
     async def write(self, row: list[str]) -> None:
@@ -130,8 +131,6 @@ async def build_report(db: Database, report_id: int) -> None:
             assert tenant is not None
             total = await repo.count_rows(session, report, tenant.depth)
         writer = _ChunkWriter(db, report, total)
-        await writer.write(HEADER)
-        writer.rows = 0
         async with db.read() as session:
             async for (
                 endpoint_id,
