@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.test_server import BIN, Server
@@ -123,7 +124,11 @@ def test_graphql_ws_client_follows_a_report_to_succeeded(
     assert updates[-1]["status"] == "SUCCEEDED"
     assert updates[-1]["progress"] == 1.0
     assert updates[-1]["rowCount"] == 0
-    assert updates[-1]["downloadUrl"].startswith(f"{server.url}/")
+    # The link is for a browser or curl, even though it came over a websocket.
+    assert updates[-1]["downloadUrl"].startswith(f"{server.url}/reports/")
+    download = httpx.get(updates[-1]["downloadUrl"], timeout=10)
+    assert download.status_code == 200
+    assert download.text.startswith("endpoint_id,iccid,endpoint_name,customer,tenant_moniker")
     order = ["PENDING", "RUNNING", "SUCCEEDED"]
     assert [order.index(u["status"]) for u in updates] == sorted(
         order.index(u["status"]) for u in updates

@@ -268,6 +268,7 @@ async def test_report_over_http_followed_by_subscription_and_downloaded_with_cur
         )
 
         # The download link works without any token, as curl or a browser would use it.
+        assert updates[-1]["downloadUrl"].startswith(f"{server.url}/reports/")
         download = await asyncio.to_thread(httpx.get, updates[-1]["downloadUrl"], timeout=10)
         assert download.status_code == 200
         assert download.text.startswith(
