@@ -24,7 +24,7 @@ ASSETS_PATH = "/graphiql-assets"
 
 
 def graphiql_assets_dir() -> Path:
-    """The GraphiQL, React and graphql-ws bundles, as published, from a PyPI package."""
+    """The GraphiQL (with its graphql-ws client) and React bundles, as published, from PyPI."""
     package = resources.files("graphene_django_graphiql_static")
     return Path(str(package / "static" / "graphene_django_graphiql_static"))
 
