@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.test_server import BIN, Server
+from tests.test_server import Server, _token_from
 
 JS_DIR = Path(__file__).parent / "js"
 
@@ -68,16 +68,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def token(server: Server) -> str:
-    bootstrap = subprocess.run(
-        [str(BIN), "bootstrap"],
-        env=server.env,
-        cwd=server.env["TENANTRY_DATA_DIR"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return bootstrap.stdout.strip().splitlines()[-1]
+    """The platform-admin token the first start prints, as a new user sees it."""
+    assert server.process.stdout is not None
+    while "tnt_" not in (line := server.process.stdout.readline()):
+        server.output.append(line)
+        assert line and "already set up" not in line, server.read_all()
+    server.output.append(line)
+    return _token_from(line)
 
 
 @pytest.fixture(scope="module")
@@ -94,14 +91,10 @@ def report_id(server: Server, token: str) -> str:
     return report_id
 
 
-def subscribe(
-    js_clients: Path, server: Server, query: str, variables: dict[str, Any], token: str | None
-) -> list[dict[str, Any]]:
-    """Run tests/js/subscribe.mjs (graphql-ws over `ws`) and return the events it printed."""
-    ws_url = server.url.replace("http://", "ws://") + "/graphql"
-    args = [_tool("node"), "subscribe.mjs", ws_url, query, json.dumps(variables)]
+def run_js(js_clients: Path, script: str, *args: str) -> list[dict[str, Any]]:
+    """Run a client of tests/js and return the JSON events it printed, one a line."""
     run = subprocess.run(
-        [*args, token] if token else args,
+        [_tool("node"), script, *args],
         cwd=js_clients,
         capture_output=True,
         text=True,
@@ -109,8 +102,17 @@ def subscribe(
         check=False,
     )
     events = [json.loads(line) for line in run.stdout.splitlines()]
-    assert events, f"the client printed nothing (exit {run.returncode}):\n{run.stderr}"
+    assert events, f"{script} printed nothing (exit {run.returncode}):\n{run.stderr}"
     return events
+
+
+def subscribe(
+    js_clients: Path, server: Server, query: str, variables: dict[str, Any], token: str | None
+) -> list[dict[str, Any]]:
+    """One subscription with graphql-ws over `ws` (tests/js/subscribe.mjs)."""
+    ws_url = server.url.replace("http://", "ws://") + "/graphql"
+    args = [ws_url, query, json.dumps(variables)]
+    return run_js(js_clients, "subscribe.mjs", *args, *([token] if token else []))
 
 
 def test_graphql_ws_client_follows_a_report_to_succeeded(
@@ -144,3 +146,23 @@ def test_graphql_ws_client_without_a_valid_token_is_told_unauthenticated(
     assert [e["type"] for e in events] == ["next", "complete"], events
     assert events[0]["payload"]["data"] is None
     assert [e["extensions"]["code"] for e in events[0]["payload"]["errors"]] == ["UNAUTHENTICATED"]
+
+
+def test_graphiql_sends_the_headers_tab_with_a_subscription(
+    js_clients: Path, server: Server, token: str, report_id: str
+) -> None:
+    # A browser cannot set headers on a websocket: the page must put the pasted
+    # {"Authorization": "Bearer ..."} in connection_init.
+    events = run_js(
+        js_clients,
+        "graphiql-subscribe.mjs",
+        f"{server.url}/graphql",
+        SUBSCRIBE,
+        json.dumps({"id": report_id}),
+        json.dumps({"Authorization": f"Bearer {token}"}),
+    )
+
+    assert events[-1] == {"type": "complete"}, events
+    last = events[-2]["payload"]
+    assert "errors" not in last, last
+    assert last["data"]["usageReport"]["status"] == "SUCCEEDED"
