@@ -196,6 +196,13 @@ SUBSCRIBE = (
 )
 
 
+async def _text(ws: Any) -> str:
+    """The next message, which must be a text frame: graphql-ws clients read no binary frames."""
+    frame = await ws.recv()
+    assert isinstance(frame, str), f"binary websocket frame: {frame!r}"
+    return frame
+
+
 async def _follow(ws_url: str, token: str | None, report_id: str) -> list[dict[str, Any]]:
     """Subscribe over graphql-transport-ws and collect every message until the server ends it."""
     async with websockets.connect(
@@ -205,7 +212,7 @@ async def _follow(ws_url: str, token: str | None, report_id: str) -> list[dict[s
         if token:
             init["payload"] = {"Authorization": f"Bearer {token}"}
         await ws.send(json.dumps(init))
-        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        assert json.loads(await _text(ws))["type"] == "connection_ack"
         await ws.send(
             json.dumps(
                 {
@@ -217,7 +224,7 @@ async def _follow(ws_url: str, token: str | None, report_id: str) -> list[dict[s
         )
         messages = []
         while True:
-            message = json.loads(await asyncio.wait_for(ws.recv(), timeout=30))
+            message = json.loads(await asyncio.wait_for(_text(ws), timeout=30))
             messages.append(message)
             if message["type"] in ("complete", "error"):
                 return messages
@@ -261,6 +268,7 @@ async def test_report_over_http_followed_by_subscription_and_downloaded_with_cur
         )
 
         # The download link works without any token, as curl or a browser would use it.
+        assert updates[-1]["downloadUrl"].startswith(f"{server.url}/reports/")
         download = await asyncio.to_thread(httpx.get, updates[-1]["downloadUrl"], timeout=10)
         assert download.status_code == 200
         assert download.text.startswith(

@@ -207,7 +207,7 @@ async def test_graphiql_is_served_without_a_cdn(gql: GraphQLClient) -> None:
         "graphiql.min.js",
         "graphiql.min.css",
         "react.production.min.js",
-        "graphql-ws.min.js",
+        "graphiql-plugin-explorer.umd.js",
     ):
         assert f"/graphiql-assets/{asset}" in page.text
         response = await gql.http.get(f"/graphiql-assets/{asset}")

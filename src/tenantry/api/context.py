@@ -36,6 +36,20 @@ class Context:
         return self.principal
 
     @property
+    def base_url(self) -> str:
+        """Where links the API hands out start: the public URL setting, else this request's.
+
+        A subscription's request is a websocket (``ws://``), but its links are for a browser
+        or curl, so they get the matching ``http(s)://``.
+        """
+        if self.settings.public_url:
+            return self.settings.public_url.rstrip("/")
+        url = self.request.base_url
+        if url.scheme in ("ws", "wss"):
+            url = url.replace(scheme="https" if url.scheme == "wss" else "http")
+        return str(url).rstrip("/")
+
+    @property
     def loaders(self) -> DataLoaders:
         if self._loaders is None:
             self._loaders = DataLoaders.build(self.db, self.actor.scope)

@@ -1,6 +1,7 @@
 """The ``/graphql`` endpoint: Strawberry's ASGI view with our context, JSON and GraphiQL."""
 
 import uuid
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -8,8 +9,9 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.types.unset import UNSET, UnsetType
 
 from tenantry.api.context import Context
@@ -22,7 +24,7 @@ ASSETS_PATH = "/graphiql-assets"
 
 
 def graphiql_assets_dir() -> Path:
-    """The GraphiQL, React and graphql-ws bundles, as published, from a PyPI package."""
+    """The GraphiQL (with its graphql-ws client) and React bundles, as published, from PyPI."""
     package = resources.files("graphene_django_graphiql_static")
     return Path(str(package / "static" / "graphene_django_graphiql_static"))
 
@@ -35,7 +37,25 @@ def _bearer(headers: Any) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
+class TextWebSocket(ASGIWebSocketAdapter):
+    """Sends every websocket message as a text frame, as graphql-transport-ws requires.
+
+    Strawberry sends a binary frame when ``encode_json`` returns bytes (ours does, for fast
+    HTTP responses); graphql-ws, the client of Apollo, Relay, urql and GraphiQL, parses only
+    text frames (it takes a binary frame's Blob or Buffer for the message object itself) and
+    fails with "Message is missing the 'type' property".
+    """
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(self.view.encode_json_string(message))
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+
 class GraphQLView(GraphQL[Context, None]):
+    websocket_adapter_class = TextWebSocket
+
     def __init__(self, schema: Any, settings: Settings) -> None:
         super().__init__(schema)
         self.settings = settings

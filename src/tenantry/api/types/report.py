@@ -53,9 +53,8 @@ class UsageReportType(relay.Node):
         context = info.context
         ttl = timedelta(seconds=context.settings.report_link_ttl_seconds)
         query = await service.signed_query(context.db, self.id, ttl)
-        base = context.settings.public_url or str(context.request.base_url)
         path = DOWNLOAD_PATH.format(id=relay.to_base64("UsageReport", self.id))
-        return f"{base.rstrip('/')}{path}?{query}"
+        return f"{context.base_url}{path}?{query}"
 
 
 def to_gql_report(row: UsageReport) -> UsageReportType:
