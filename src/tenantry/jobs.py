@@ -116,5 +116,7 @@ async def supervise_worker(
         except Exception:
             log.exception("Worker %s failed; starting it again", name)
         # Back off while it keeps failing; a worker that ran for a while starts over quickly.
-        failures = failures + 1 if loop.time() - started < HEALTHY_RUN_SECONDS else 0
+        if loop.time() - started >= HEALTHY_RUN_SECONDS:
+            failures = 0
         await asyncio.sleep(RESTART_DELAYS[min(failures, len(RESTART_DELAYS) - 1)])
+        failures += 1
