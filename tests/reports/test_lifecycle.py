@@ -121,10 +121,15 @@ async def test_a_transient_error_is_retried_with_backoff_and_the_build_succeeds(
     assert (await report(gql, world.a1_admin.token, report_id))["status"] == "RUNNING"
     assert await queued_jobs(db, report_id) == [("todo", 1)]
     async with db.read() as session:
-        delay = await session.scalar(
-            sa.text("SELECT scheduled_at - now() FROM procrastinate_jobs WHERE status = 'todo'")
+        # Due 2 s (the first backoff) after the moment it was retried, so after it started.
+        backoff = await session.scalar(
+            sa.text(
+                "SELECT job.scheduled_at - max(event.at) FROM procrastinate_jobs job"
+                " JOIN procrastinate_events event ON event.job_id = job.id"
+                " WHERE job.status = 'todo' AND event.type = 'started' GROUP BY job.id"
+            )
         )
-    assert delay > timedelta(seconds=1)
+    assert backoff >= timedelta(seconds=2)
 
     await backoff_passes(db)
     await work_off(jobs, db)
