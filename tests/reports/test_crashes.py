@@ -4,7 +4,6 @@ a server stopped mid-build, PostgreSQL restarted under a running server."""
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -30,7 +29,7 @@ from tests.fixtures.money import RECORD, Priced, record
 from tests.fixtures.world import World
 from tests.ids import pk_of
 from tests.reports.test_lifecycle import queued_jobs
-from tests.test_server import BIN, Server
+from tests.test_server import BIN, Server, _free_port
 
 pytestmark = pytest.mark.slow
 
@@ -117,12 +116,6 @@ async def test_a_build_whose_worker_was_killed_is_finished_by_another(
     await work_off(jobs, db)
     done = await report(gql, world.a1_admin.token, report_id)
     assert (done["status"], done["rowCount"], done["error"]) == ("SUCCEEDED", 1, None)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def test_sigterm_during_a_build_stops_the_server_within_the_bound(
