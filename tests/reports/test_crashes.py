@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 import procrastinate
 import pytest
 import sqlalchemy as sa
@@ -118,39 +117,29 @@ async def test_a_build_whose_worker_was_killed_is_finished_by_another(
     assert (done["status"], done["rowCount"], done["error"]) == ("SUCCEEDED", 1, None)
 
 
-async def test_sigterm_during_a_build_stops_the_server_within_the_bound(
+@pytest.mark.parametrize("command", ["serve", "worker"])
+async def test_sigterm_during_a_build_stops_the_process_within_the_bound(
     gql: GraphQLClient,
     db: Database,
     jobs: procrastinate.App,
     world: World,
     database_url: str,
     tmp_path: Path,
+    command: str,
 ) -> None:
-    port = _free_port()
-    with tenantry(
-        tmp_path, database_url, "serve", "--port", str(port), shutdown_timeout_seconds="1"
-    ) as server:
-
-        async def ready() -> bool:
-            assert server.poll() is None, (tmp_path / "serve.log").read_text()
-            try:
-                async with httpx.AsyncClient() as http:
-                    response = await http.get(f"http://127.0.0.1:{port}/readyz")
-            except httpx.TransportError:
-                return False
-            return response.status_code == 200
-
-        await until(ready, "the server started")
-        async with usage_locked(database_url):
-            report_id = (await request(gql, world.a1_admin.token, world.a1.id))["report"]["id"]
+    args = ["serve", "--port", str(_free_port())] if command == "serve" else [command]
+    async with usage_locked(database_url):
+        report_id = (await request(gql, world.a1_admin.token, world.a1.id))["report"]["id"]
+        with tenantry(tmp_path, database_url, *args, shutdown_timeout_seconds="1") as process:
 
             async def running() -> bool:
+                assert process.poll() is None, (tmp_path / f"{command}.log").read_text()
                 return await status_of(db, report_id) == "RUNNING"
 
-            await until(running, "the server's worker took the report")
-            server.send_signal(signal.SIGTERM)
+            await until(running, "the process's worker took the report")
+            process.send_signal(signal.SIGTERM)
             # The build cannot finish while the lock is held: only the bound ends the wait.
-            await asyncio.to_thread(server.wait, PATIENCE)
+            await asyncio.to_thread(process.wait, PATIENCE)
     # The stopped build went back to the queue, and a worker finishes it.
     assert await queued_jobs(db, report_id) == [("todo", 1)]
     await work_off(jobs, db)
