@@ -69,7 +69,10 @@ async def run(db: Database, url: str, records: int, endpoints: int, prefix: str)
     async with db.read() as session:
         total = await session.scalar(sa.text("SELECT count(*) FROM usage_records"))
     print(f"usage records: {total}")
-    build, _ = await measure("build report (worker)", lambda: service.build_report(db, report.id))
+    build, _ = await measure(
+        "build report (worker)",
+        lambda: service.build_report(db, report.id, job_id=0, may_retry=False),
+    )
 
     app = create_app(Settings(database_url=url), db=db)
     query = await service.signed_query(db, report.id, timedelta(hours=1))

@@ -18,7 +18,7 @@ from tenantry.api.schema import build_schema
 from tenantry.api.types.report import DOWNLOAD_PATH
 from tenantry.api.view import ASSETS_PATH, GraphQLView, graphiql_assets_dir
 from tenantry.db.engine import Database
-from tenantry.jobs import create_job_app, run_worker
+from tenantry.jobs import create_job_app, supervise_worker
 from tenantry.settings import Settings
 
 
@@ -61,7 +61,9 @@ def create_app(
         app.state.jobs = create_job_app(database_url)
         async with app.state.jobs.open_async():
             worker = (
-                asyncio.create_task(run_worker(app.state.jobs, app.state.db, name="server"))
+                asyncio.create_task(
+                    supervise_worker(app.state.jobs, app.state.db, settings, name="server")
+                )
                 if settings.worker_in_server
                 else None
             )
@@ -69,6 +71,8 @@ def create_app(
                 yield
             finally:
                 if worker is not None:
+                    # The worker waits up to shutdown_timeout_seconds for its jobs, then
+                    # stops them and queues them again.
                     worker.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await worker

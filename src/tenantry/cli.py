@@ -92,6 +92,8 @@ def serve(
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        # Open connections (a followed report, a slow download) get as long as jobs do.
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout_seconds)),
     )
 
 
@@ -101,7 +103,7 @@ def worker(
 ) -> None:
     """Run a background job worker (reports, invoices); start as many as you like."""
     from tenantry.db.engine import Database
-    from tenantry.jobs import create_job_app, run_worker
+    from tenantry.jobs import create_job_app, supervise_worker
 
     settings = get_settings()
     url = _setup(settings)
@@ -109,14 +111,22 @@ def worker(
     async def work() -> None:
         db = Database.connect(url, pool_size=concurrency + 2, max_overflow=2)
         jobs = create_job_app(url)
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        # SIGTERM or Ctrl-C: stop taking jobs, give running ones shutdown_timeout_seconds.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, task.cancel)
         try:
             async with jobs.open_async():
-                await run_worker(jobs, db, name=f"worker-{os.getpid()}", concurrency=concurrency)
+                await supervise_worker(
+                    jobs, db, settings, name=f"worker-{os.getpid()}", concurrency=concurrency
+                )
         finally:
             await db.dispose()
 
     typer.echo("Worker running; Ctrl-C stops it.")
-    with contextlib.suppress(KeyboardInterrupt):
+    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
         asyncio.run(work())
 
 

@@ -3,7 +3,7 @@
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, PositiveFloat, PositiveInt
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,6 +32,15 @@ class Settings(BaseSettings):
     report_link_ttl_seconds: int = 24 * 3600
     # Run a job worker inside `tenantry serve` (more can run as `tenantry worker`).
     worker_in_server: bool = True
+    # On SIGTERM, how long open requests and running jobs get to finish; jobs still running
+    # then are stopped and queued again (another worker, or this one after restart, redoes them).
+    shutdown_timeout_seconds: PositiveFloat = 30.0
+    # Workers prove they are alive this often; a job whose worker has been silent for
+    # `job_stalled_after_seconds` is handed to another worker.
+    job_heartbeat_seconds: PositiveFloat = 10.0
+    job_stalled_after_seconds: PositiveFloat = 30.0
+    # Finished reports (and their CSV) are deleted this many days after they completed.
+    report_retention_days: PositiveInt = 30
 
     default_page_size: int = 20
     max_page_size: int = 100

@@ -10,8 +10,9 @@ import procrastinate
 import pytest
 
 from tenantry.db.engine import Database
-from tenantry.jobs import enqueue_report, run_worker
+from tenantry.jobs import run_worker
 from tenantry.reports import repository as reports_repo
+from tenantry.reports.tasks import BUILD_USAGE_REPORT
 from tenantry.settings import Settings
 from tests.fixtures.graphql import GraphQLClient
 from tests.fixtures.money import RECORD, Priced, codes, create_customer, create_endpoint, record
@@ -228,14 +229,16 @@ async def test_two_workers_never_build_the_same_report_twice(
     ids = [
         (await request(gql, world.a1_admin.token, world.a1.id))["report"]["id"] for _ in range(6)
     ]
-    # Queue every report a second time, as a retried request might.
+    # A second job for every report, as the report sweep might queue while the first starts.
     for report_id in ids:
-        await enqueue_report(jobs, pk_of(report_id))
+        await jobs.configure_task(f"reports:{BUILD_USAGE_REPORT}").defer_async(
+            report_id=pk_of(report_id)
+        )
     claims: list[int] = []
     real_claim = reports_repo.claim
 
-    async def counting_claim(session: Any, report_id: int, now: Any) -> Any:
-        claimed = await real_claim(session, report_id, now)
+    async def counting_claim(session: Any, report_id: int, job_id: int, now: Any) -> Any:
+        claimed = await real_claim(session, report_id, job_id, now)
         if claimed is not None:
             claims.append(report_id)
         return claimed

@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from tenantry.api.relay import decode_id
 from tenantry.db.engine import Database
@@ -24,11 +24,14 @@ async def download_usage_report(request: Request) -> Response:
         request.query_params.get("signature", ""),
     )
     if not valid:
-        return PlainTextResponse("This link is not valid, or it has expired.", status_code=403)
+        return JSONResponse({"error": "This link is not valid, or it has expired."}, 403)
     async with db.read() as session:
         report = await repo.get_unscoped(session, report_id)
-    if report is None or report.status is not ReportStatus.SUCCEEDED:
-        return PlainTextResponse("No such report.", status_code=404)
+    if report is None:
+        # The signature proves it existed: it was deleted after its retention.
+        return JSONResponse({"error": "This report has expired and was deleted."}, 410)
+    if report.status is not ReportStatus.SUCCEEDED:
+        return JSONResponse({"error": "No such report."}, 404)
 
     async def body() -> AsyncIterator[bytes]:
         seq = 0

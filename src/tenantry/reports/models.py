@@ -13,6 +13,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from tenantry.core.dbtypes import enum_type
 from tenantry.db.base import Base, CreatedAtMixin, IdMixin
 
+# A report's build job carries this queueing lock plus the report id: procrastinate refuses a
+# second waiting job for the same report, which makes queueing it again harmless.
+BUILD_LOCK_PREFIX = "usage-report:"
+
 
 class ReportStatus(StrEnum):
     PENDING = "PENDING"
@@ -38,10 +42,15 @@ class UsageReport(IdMixin, CreatedAtMixin, Base):
     error: Mapped[str | None] = mapped_column(sa.Text)
     started_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     completed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # The queue job (procrastinate_jobs.id) building it: a retry of that job, after a crash or
+    # a transient error, takes the build over; any other job for the report leaves it alone.
+    build_job_id: Mapped[int | None] = mapped_column(sa.BigInteger)
 
     __table_args__ = (
         # A tenant's reports section, newest first.
         sa.Index("ix_usage_reports_tenant_id_id", "tenant_id", "id"),
+        # The sweeps: unfinished reports, and finished ones past their retention.
+        sa.Index("ix_usage_reports_status_completed_at", "status", "completed_at"),
         sa.CheckConstraint("progress >= 0 AND progress <= 1", name="progress_range"),
     )
 

@@ -14,7 +14,13 @@ from tenantry.auth.scope import Scope
 from tenantry.core.pagination import Page, PageRequest
 from tenantry.customers.models import Customer, Endpoint
 from tenantry.db.paging import any_of, counts_by_key, pages_by_key
-from tenantry.reports.models import AppSecret, ReportStatus, UsageReport, UsageReportChunk
+from tenantry.reports.models import (
+    BUILD_LOCK_PREFIX,
+    AppSecret,
+    ReportStatus,
+    UsageReport,
+    UsageReportChunk,
+)
 from tenantry.tenants.models import Tenant
 from tenantry.usage.models import UsageRecord
 
@@ -69,15 +75,88 @@ async def counts(session: AsyncSession, scope: Scope, tenant_ids: Sequence[int])
     )
 
 
-async def claim(session: AsyncSession, report_id: int, now: datetime) -> UsageReport | None:
-    """PENDING -> RUNNING, for exactly one worker: the others get None."""
+async def claim(
+    session: AsyncSession, report_id: int, job_id: int, now: datetime
+) -> UsageReport | None:
+    """PENDING -> RUNNING for the first job that asks, or RUNNING afresh for a retry of the job
+    that had it (its worker died, or it met a transient error): other jobs get None."""
     stmt = (
         sa.update(UsageReport)
-        .where(UsageReport.id == report_id, UsageReport.status == ReportStatus.PENDING)
-        .values(status=ReportStatus.RUNNING, started_at=now)
+        .where(
+            UsageReport.id == report_id,
+            sa.or_(
+                UsageReport.status == ReportStatus.PENDING,
+                sa.and_(
+                    UsageReport.status == ReportStatus.RUNNING,
+                    UsageReport.build_job_id == job_id,
+                ),
+            ),
+        )
+        .values(status=ReportStatus.RUNNING, started_at=now, build_job_id=job_id, progress=0.0)
         .returning(UsageReport)
     )
     return await session.scalar(stmt, execution_options={"populate_existing": True})
+
+
+# procrastinate's own table (its schema, not ours): only what the sweeps need to know, whether
+# a report still has a job waiting or working for it. Status compared as text: it is an enum.
+_queue_jobs = sa.table(
+    "procrastinate_jobs",
+    sa.column("id", sa.BigInteger),
+    sa.column("queueing_lock", sa.String),
+    sa.column("status", sa.String),
+)
+_job_is_live = sa.cast(_queue_jobs.c.status, sa.Text).in_(["todo", "doing"])
+
+
+async def unqueued(session: AsyncSession, limit: int) -> list[int]:
+    """PENDING reports that no job waits for or works on: queueing failed after the commit."""
+    has_job = sa.exists().where(
+        _queue_jobs.c.queueing_lock
+        == sa.literal(BUILD_LOCK_PREFIX) + sa.cast(UsageReport.id, sa.Text),
+        _job_is_live,
+    )
+    stmt = (
+        sa.select(UsageReport.id)
+        .where(UsageReport.status == ReportStatus.PENDING, ~has_job)
+        .order_by(UsageReport.id)
+        .limit(limit)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def fail_abandoned(session: AsyncSession, error: str, now: datetime) -> list[int]:
+    """RUNNING reports whose job is over (it gave up, or is gone) become FAILED."""
+    has_job = sa.exists().where(_queue_jobs.c.id == UsageReport.build_job_id, _job_is_live)
+    stmt = (
+        sa.update(UsageReport)
+        .where(UsageReport.status == ReportStatus.RUNNING, ~has_job)
+        .values(status=ReportStatus.FAILED, error=error, completed_at=now)
+        .returning(UsageReport.id)
+    )
+    ids = list((await session.scalars(stmt)).all())
+    if ids:
+        await session.execute(
+            sa.delete(UsageReportChunk).where(any_of(UsageReportChunk.report_id, ids))
+        )
+    return ids
+
+
+async def delete_finished_before(session: AsyncSession, before: datetime, limit: int) -> int:
+    """Delete up to ``limit`` reports that finished before ``before``; their chunks go too."""
+    expired = (
+        sa.select(UsageReport.id)
+        .where(
+            UsageReport.status.in_([ReportStatus.SUCCEEDED, ReportStatus.FAILED]),
+            UsageReport.completed_at < before,
+        )
+        .order_by(UsageReport.id)
+        .limit(limit)
+    )
+    result = await session.execute(
+        sa.delete(UsageReport).where(UsageReport.id.in_(expired)).returning(UsageReport.id)
+    )
+    return len(result.all())
 
 
 async def set_progress(session: AsyncSession, report_id: int, **values: Any) -> None:

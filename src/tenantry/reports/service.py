@@ -6,6 +6,7 @@ import hmac
 import io
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +18,7 @@ from tenantry.auth.scope import Scope
 from tenantry.core.decimals import plain
 from tenantry.core.errors import ErrorCode, Problems
 from tenantry.db.engine import Database
+from tenantry.db.errors import is_transient
 from tenantry.ledger.money import display_amount
 from tenantry.reports import repository as repo
 from tenantry.reports.models import ReportStatus, UsageReport
@@ -118,11 +120,15 @@ class _ChunkWriter:
             await repo.set_progress(session, self.report.id, **values)
 
 
-async def build_report(db: Database, report_id: int) -> None:
-    """Build one report. Runs in a worker; any number of workers may be handed the same id,
-    and only the one that moves it out of PENDING builds it."""
+async def build_report(db: Database, report_id: int, *, job_id: int, may_retry: bool) -> None:
+    """Build one report. Runs in a worker; any number of jobs may be handed the same id, and
+    only the one that moves it out of PENDING builds it (or a retry of that same job, which
+    starts again from nothing). A transient error is raised for the queue to retry the job
+    while ``may_retry``; any other error, or the last attempt's, makes the report FAILED."""
     async with db.write() as session:
-        report = await repo.claim(session, report_id, utcnow())
+        report = await repo.claim(session, report_id, job_id, utcnow())
+        if report is not None:
+            await repo.delete_chunks(session, report_id)
     if report is None:
         return
     try:
@@ -157,6 +163,9 @@ async def build_report(db: Database, report_id: int) -> None:
                 )
         await writer.flush(final=True)
     except Exception as exc:
+        if may_retry and is_transient(exc):
+            log.warning("Usage report %s met a transient error; it will be retried", report_id)
+            raise
         log.exception("Usage report %s failed", report_id)
         async with db.write() as session:
             await repo.delete_chunks(session, report_id)
@@ -167,6 +176,42 @@ async def build_report(db: Database, report_id: int) -> None:
                 error=f"{type(exc).__name__}: {exc}"[:1000],
                 completed_at=utcnow(),
             )
+
+
+ABANDONED = "The build stopped and could not be resumed; request the report again."
+SWEEP_BATCH = 500
+
+
+async def queue_unqueued(db: Database, queue: Callable[[int], Awaitable[None]]) -> list[int]:
+    """Queue the PENDING reports that have no job (queueing failed after their commit)."""
+    async with db.read() as session:
+        ids = await repo.unqueued(session, SWEEP_BATCH)
+    for report_id in ids:
+        log.warning("Usage report %s had no job; queueing it", report_id)
+        await queue(report_id)
+    return ids
+
+
+async def fail_abandoned(db: Database) -> list[int]:
+    """RUNNING reports whose job ended without finishing them (it was given up) become FAILED,
+    so that none stays RUNNING for ever."""
+    async with db.write() as session:
+        ids = await repo.fail_abandoned(session, ABANDONED, utcnow())
+    for report_id in ids:
+        log.error("Usage report %s was abandoned by its job; marked FAILED", report_id)
+    return ids
+
+
+async def expire_reports(db: Database, retention: timedelta) -> int:
+    """Delete the reports (and their CSV) that finished more than ``retention`` ago."""
+    before = utcnow() - retention
+    deleted = 0
+    while True:
+        async with db.write() as session:
+            batch = await repo.delete_finished_before(session, before, SWEEP_BATCH)
+        deleted += batch
+        if batch < SWEEP_BATCH:
+            return deleted
 
 
 def _signature(key: str, report_id: int, expires: int) -> str:

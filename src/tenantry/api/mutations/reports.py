@@ -9,10 +9,10 @@ from tenantry.api.info import Info
 from tenantry.api.mutations.runner import mutate
 from tenantry.api.relay import decode_id
 from tenantry.api.types.report import UsageReportType, to_gql_report
-from tenantry.jobs import enqueue_report
 from tenantry.reports import service
 from tenantry.reports.models import UsageReport
 from tenantry.reports.service import NewReport
+from tenantry.reports.tasks import enqueue_soon
 
 
 @strawberry.input
@@ -44,7 +44,7 @@ class ReportMutations:
 
         async def queue(report: UsageReport) -> None:
             assert jobs is not None, "the server always runs with a job queue"
-            await enqueue_report(jobs, report.id)
+            await enqueue_soon(jobs, report.id)
 
         return await mutate(
             info,
