@@ -92,6 +92,8 @@ def serve(
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        # A websocket message is a request too: the same cap as HTTP bodies.
+        ws_max_size=settings.max_body_bytes,
     )
 
 
