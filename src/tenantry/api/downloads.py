@@ -3,8 +3,9 @@
 from collections.abc import AsyncIterator
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
+from tenantry.api.errors import error_response
 from tenantry.api.relay import decode_id
 from tenantry.db.engine import Database
 from tenantry.reports import repository as repo
@@ -24,11 +25,11 @@ async def download_usage_report(request: Request) -> Response:
         request.query_params.get("signature", ""),
     )
     if not valid:
-        return PlainTextResponse("This link is not valid, or it has expired.", status_code=403)
+        return error_response(403, "This link is not valid, or it has expired.", "FORBIDDEN")
     async with db.read() as session:
         report = await repo.get_unscoped(session, report_id)
     if report is None or report.status is not ReportStatus.SUCCEEDED:
-        return PlainTextResponse("No such report.", status_code=404)
+        return error_response(404, "No such report.", "NOT_FOUND")
 
     async def body() -> AsyncIterator[bytes]:
         seq = 0
