@@ -2,7 +2,9 @@
 
 A declared ``Content-Length`` over the cap is refused before a byte is read; a body
 without one (chunked) is counted as it streams in and refused once it passes the cap, so
-a process never holds more than the cap of one request's body in memory.
+a process never holds more than the cap of one request's body in memory. The connection
+stays open (the server discards the rest of the body), so a client that sends the whole
+body before reading still gets the 413 instead of a reset connection.
 """
 
 from starlette.datastructures import Headers
@@ -62,6 +64,5 @@ class LimitRequestBody:
             413,
             f"The request body is larger than the limit of {self.max_bytes} bytes.",
             "PAYLOAD_TOO_LARGE",
-            headers={"Connection": "close"},
         )
         await response(scope, receive, send)
