@@ -40,12 +40,10 @@ def request_error(message: str, code: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": code})
 
 
-def error_response(
-    status_code: int, message: str, code: str, headers: dict[str, str] | None = None
-) -> Response:
+def error_response(status_code: int, message: str, code: str) -> Response:
     """A refusal outside GraphQL execution, still in GraphQL's JSON error shape."""
     body = {"errors": [{"message": message, "extensions": {"code": code}}]}
-    return Response(orjson.dumps(body), status_code, headers=headers, media_type="application/json")
+    return Response(orjson.dumps(body), status_code, media_type="application/json")
 
 
 def is_unexpected(error: GraphQLError) -> bool:

@@ -86,13 +86,11 @@ class CheckInputBeforeCoercion(SchemaExtension):
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
-        document = context.graphql_document
-        if context.result is not None:  # refused already: nothing will be coerced
-            yield
-            return
-        error = check_variables(context.variables or {}, self.max_list_length) or (
-            check_literals(document) if document is not None else None
-        )
-        if error is not None:
-            refuse(context, error)
+        if context.result is None:  # a request refused already has nothing to coerce
+            document = context.graphql_document
+            error = check_variables(context.variables or {}, self.max_list_length) or (
+                check_literals(document) if document is not None else None
+            )
+            if error is not None:
+                refuse(context, error)
         yield

@@ -8,6 +8,7 @@ usage records would hold the event loop for seconds. The service keeps its own c
 
 from collections.abc import Callable, Iterator, Mapping
 
+from graphql import GraphQLObjectType
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
@@ -26,6 +27,13 @@ def requires(requirement: Requirement) -> Mapping[str, Requirement]:
     return {REQUIREMENT: requirement}
 
 
+def requirement_of(mutation: GraphQLObjectType, field_name: str) -> Requirement | None:
+    field = mutation.fields.get(field_name)
+    definition = field.extensions.get("strawberry-definition") if field else None
+    requirement: Requirement | None = definition.metadata.get(REQUIREMENT) if definition else None
+    return requirement
+
+
 class RequireRoleBeforeInput(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
@@ -33,12 +41,11 @@ class RequireRoleBeforeInput(SchemaExtension):
         mutation = context.schema._schema.mutation_type
         if principal is not None and mutation and context.operation_type is OperationType.MUTATION:
             for name in sorted(root_field_names(context)):
-                field = mutation.fields.get(name)
-                definition = field.extensions.get("strawberry-definition") if field else None
-                requirement = definition.metadata.get(REQUIREMENT) if definition else None
+                requirement = requirement_of(mutation, name)
+                if requirement is None:
+                    continue
                 try:
-                    if requirement is not None:
-                        requirement(principal)
+                    requirement(principal)
                 except DomainError as error:
                     problem = error.problems[0]
                     refuse(context, request_error(problem.message, problem.code.name))
