@@ -90,6 +90,24 @@ class Server:
         return body
 
 
+def assert_large_bodies_are_refused(url: str, token: str) -> None:
+    """Over real HTTP, with and without Content-Length: 413 in JSON, and the server goes on."""
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"query": "{ __typename }", "variables": {"pad": "'
+        for _ in range(20 * 16):  # 20 MiB, if the server read it all
+            yield b"x" * 64 * 1024
+        yield b'"}}'
+
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    for body in (b"x" * (5 * 1024 * 1024), chunks()):
+        response = httpx.post(f"{url}/graphql", content=body, headers=headers, timeout=30)
+        assert response.status_code == 413
+        assert response.json()["errors"][0]["extensions"] == {"code": "PAYLOAD_TOO_LARGE"}
+    after = httpx.post(f"{url}/graphql", json={"query": "{ __typename }"}, timeout=10)
+    assert after.json() == {"data": {"__typename": "Query"}}
+
+
 def _token_from(output: str) -> str:
     tokens = [w for line in output.splitlines() for w in line.split() if w.startswith("tnt_")]
     assert tokens, output
@@ -135,6 +153,7 @@ def test_serve_on_embedded_postgres_prints_a_working_token(data_dir: Path) -> No
         }
         page = httpx.get(f"{server.url}/graphql", headers={"accept": "text/html"}, timeout=10)
         assert page.status_code == 200 and "graphiql.min.js" in page.text
+        assert_large_bodies_are_refused(server.url, second_token)
     finally:
         output = server.stop()
     first_token = _token_from(output)

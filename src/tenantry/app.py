@@ -8,12 +8,14 @@ from contextlib import asynccontextmanager
 import procrastinate
 import sqlalchemy as sa
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from tenantry.api.downloads import download_usage_report
+from tenantry.api.request_body import LimitRequestBody
 from tenantry.api.schema import build_schema
 from tenantry.api.types.report import DOWNLOAD_PATH
 from tenantry.api.view import ASSETS_PATH, GraphQLView, graphiql_assets_dir
@@ -90,6 +92,7 @@ def create_app(
                 ASSETS_PATH, StaticFiles(directory=graphiql_assets_dir()), name="graphiql-assets"
             ),
         ],
+        middleware=[Middleware(LimitRequestBody, max_bytes=settings.max_body_bytes)],
         lifespan=lifespan,
     )
     if db is not None:

@@ -94,6 +94,8 @@ def serve(
         log_level=settings.log_level,
         # Open connections (a followed report, a slow download) get as long as jobs do.
         timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout_seconds)),
+        # A websocket message is a request too: the same cap as HTTP bodies.
+        ws_max_size=settings.max_body_bytes,
     )
 
 

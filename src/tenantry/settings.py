@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     max_query_depth: int = 15
     max_aliases: int = 30
     max_tokens: int = 10_000
+    # A 10,000-record usage batch is about 1.3 MB of JSON: 4 MiB leaves three times that.
+    max_body_bytes: int = 4 * 1024 * 1024
+    max_operations: int = 20
+    max_fragments: int = 200
+    max_input_list_length: int = 10_000
 
 
 @lru_cache(maxsize=1)

@@ -224,7 +224,7 @@ async def test_reports_expire_after_the_retention_with_their_chunks(
     assert (listed["totalCount"], [e["node"]["id"] for e in listed["edges"]]) == (1, [recent])
     gone = await gql.http.get(path_of(old_url))
     assert (gone.status_code, gone.headers["content-type"]) == (410, "application/json")
-    assert "expired" in gone.json()["error"]
+    assert "expired" in gone.json()["errors"][0]["message"]
     async with db.read() as session:
         chunks = await session.scalar(
             sa.select(sa.func.count()).where(UsageReportChunk.report_id == pk_of(old))

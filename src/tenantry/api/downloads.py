@@ -3,8 +3,9 @@
 from collections.abc import AsyncIterator
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
+from tenantry.api.errors import error_response
 from tenantry.api.relay import decode_id
 from tenantry.db.engine import Database
 from tenantry.reports import repository as repo
@@ -24,14 +25,14 @@ async def download_usage_report(request: Request) -> Response:
         request.query_params.get("signature", ""),
     )
     if not valid:
-        return JSONResponse({"error": "This link is not valid, or it has expired."}, 403)
+        return error_response(403, "This link is not valid, or it has expired.", "FORBIDDEN")
     async with db.read() as session:
         report = await repo.get_unscoped(session, report_id)
     if report is None:
         # The signature proves it existed: it was deleted after its retention.
-        return JSONResponse({"error": "This report has expired and was deleted."}, 410)
+        return error_response(410, "This report has expired and was deleted.", "GONE")
     if report.status is not ReportStatus.SUCCEEDED:
-        return JSONResponse({"error": "No such report."}, 404)
+        return error_response(404, "No such report.", "NOT_FOUND")
 
     async def body() -> AsyncIterator[bytes]:
         seq = 0

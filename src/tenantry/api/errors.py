@@ -8,8 +8,10 @@ else, which is unexpected: logged in full with the request id, and masked for th
 import logging
 from typing import Any
 
+import orjson
 import strawberry
 from graphql import GraphQLError
+from starlette.responses import Response
 
 from tenantry.core.errors import ErrorCode, Problem
 
@@ -31,6 +33,17 @@ def unauthenticated() -> GraphQLError:
         "Authentication required: send 'Authorization: Bearer <token>'.",
         extensions={"code": "UNAUTHENTICATED"},
     )
+
+
+def request_error(message: str, code: str) -> GraphQLError:
+    """An error about the request as a whole (no field path): shown to the client as is."""
+    return GraphQLError(message, extensions={"code": code})
+
+
+def error_response(status_code: int, message: str, code: str) -> Response:
+    """A refusal outside GraphQL execution, still in GraphQL's JSON error shape."""
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return Response(orjson.dumps(body), status_code, media_type="application/json")
 
 
 def is_unexpected(error: GraphQLError) -> bool:

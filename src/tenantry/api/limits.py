@@ -13,8 +13,15 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
+from tenantry.api.document_limits import MaxDefinitions
 from tenantry.api.errors import UNEXPECTED_MESSAGE, is_unexpected, request_id_of
-from tenantry.api.guard import RequireAuthentication
+from tenantry.api.guard import (
+    HideSuggestionsFromAnonymous,
+    RequireAuthentication,
+    RequireWebSocketForSubscriptions,
+)
+from tenantry.api.inputs import CheckInputBeforeCoercion
+from tenantry.api.roles import RequireRoleBeforeInput
 from tenantry.settings import Settings
 
 
@@ -44,10 +51,15 @@ def schema_extensions(
     return [
         _shared(MaxTokensLimiter(max_token_count=settings.max_tokens)),
         _shared(ParserCache(maxsize=512)),
+        lambda: MaxDefinitions(settings.max_operations, settings.max_fragments),
         _shared(ValidationCache(maxsize=512)),
         _shared(QueryDepthLimiter(max_depth=settings.max_query_depth)),
         _shared(MaxAliasesLimiter(max_alias_count=settings.max_aliases)),
         RequireAuthentication,
+        RequireWebSocketForSubscriptions,
+        RequireRoleBeforeInput,
+        lambda: CheckInputBeforeCoercion(settings.max_input_list_length),
+        HideSuggestionsFromAnonymous,
         # Classes, not instances: Strawberry then makes one per request, so the request id
         # an instance reads from its execution context is never another request's.
         MaskUnexpectedErrors,

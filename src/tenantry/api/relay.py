@@ -7,6 +7,7 @@ import strawberry
 from strawberry import relay
 
 from tenantry.api.errors import ClientError
+from tenantry.core.dbtypes import parse_row_id
 from tenantry.core.pagination import InvalidCursor, Page, PageRequest, decode_cursor, encode_cursor
 from tenantry.settings import Settings
 
@@ -28,9 +29,8 @@ def decode_id(value: str, type_name: str) -> int:
         gid = relay.GlobalID.from_id(value)
     except (relay.GlobalIDValueError, ValueError):
         return UNKNOWN_ID
-    if gid.type_name != type_name or not gid.node_id.isdigit():
-        return UNKNOWN_ID
-    return int(gid.node_id)
+    row_id = parse_row_id(gid.node_id) if gid.type_name == type_name else None
+    return UNKNOWN_ID if row_id is None else row_id
 
 
 def decode_optional_id(value: str | None, type_name: str) -> int | None:

@@ -1,12 +1,14 @@
 """The ``/graphql`` endpoint: Strawberry's ASGI view with our context, JSON and GraphiQL."""
 
+import json
 import uuid
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import orjson
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -15,6 +17,7 @@ from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.types.unset import UNSET, UnsetType
 
 from tenantry.api.context import Context
+from tenantry.api.errors import error_response
 from tenantry.auth.principal import Principal
 from tenantry.auth.service import authenticate
 from tenantry.db.engine import Database
@@ -27,6 +30,9 @@ def graphiql_assets_dir() -> Path:
     """The GraphiQL (with its graphql-ws client) and React bundles, as published, from PyPI."""
     package = resources.files("graphene_django_graphiql_static")
     return Path(str(package / "static" / "graphene_django_graphiql_static"))
+
+
+HTTP_ERROR_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 
 
 def _bearer(headers: Any) -> str | None:
@@ -101,3 +107,42 @@ class GraphQLView(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        # A body is bytes, GET parameters (variables, extensions) are text. JSON is UTF-8
+        # (RFC 8259), and a request is an object (a batch is a list, which Strawberry
+        # refuses with its own message).
+        try:
+            decoded = json.loads(data if isinstance(data, str) else data.decode("utf-8"))
+        except UnicodeDecodeError as error:
+            raise HTTPException(400, "The request body is not valid UTF-8.") from error
+        except RecursionError as error:
+            raise HTTPException(400, "The JSON nests too deeply.") from error
+        if isinstance(data, bytes) and not isinstance(decoded, dict | list):
+            raise HTTPException(
+                400, 'The request body must be a JSON object: {"query": "...", "variables": {}}.'
+            )
+        return decoded
+
+    @overload
+    async def run(
+        self, request: Request, context: Context = ..., root_value: None = ...
+    ) -> Response: ...
+
+    @overload
+    async def run(
+        self, request: WebSocket, context: Context = ..., root_value: None = ...
+    ) -> WebSocket: ...
+
+    async def run(
+        self,
+        request: Request | WebSocket,
+        context: Context = UNSET,
+        root_value: None = UNSET,
+    ) -> Response | WebSocket:
+        """Strawberry answers a malformed request in plain text; clients expect JSON."""
+        try:
+            return await super().run(request, context, root_value)
+        except HTTPException as error:
+            code = HTTP_ERROR_CODES.get(error.status_code, "BAD_REQUEST")
+            return error_response(error.status_code, error.reason, code)

@@ -5,6 +5,8 @@ import binascii
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from tenantry.core.dbtypes import parse_row_id
+
 T = TypeVar("T")
 
 _PREFIX = "cursor:"
@@ -23,9 +25,10 @@ def decode_cursor(cursor: str) -> int:
         raw = base64.urlsafe_b64decode(cursor.encode()).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise InvalidCursor(cursor) from exc
-    if not raw.startswith(_PREFIX) or not raw[len(_PREFIX) :].isdigit():
+    key = parse_row_id(raw[len(_PREFIX) :]) if raw.startswith(_PREFIX) else None
+    if key is None:
         raise InvalidCursor(cursor)
-    return int(raw[len(_PREFIX) :])
+    return key
 
 
 @dataclass(frozen=True)

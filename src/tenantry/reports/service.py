@@ -238,8 +238,16 @@ async def signed_query(db: Database, report_id: int, ttl: timedelta) -> str:
     return f"expires={expires}&signature={signature}"
 
 
+# Unix seconds of links this server signs have 10 digits until the year 2286.
+EXPIRES_MAX_DIGITS = 12
+
+
 async def verify_link(db: Database, report_id: int, expires: str, signature: str) -> bool:
-    if not expires.isdigit() or int(expires) < time.time():
+    """Whether a link's query is one this server signed and still valid; anything else a
+    client may type (other scripts' digits, thousands of digits, any text) is just invalid."""
+    if not (expires.isascii() and expires.isdigit() and len(expires) <= EXPIRES_MAX_DIGITS):
+        return False
+    if int(expires) < time.time() or not signature.isascii():
         return False
     expected = _signature(await _signing_key(db), report_id, int(expires))
     return hmac.compare_digest(expected, signature)

@@ -9,6 +9,7 @@ from tenantry.api.info import Info
 from tenantry.api.mutations.runner import mutate
 from tenantry.api.mutations.tenants import TenantPayload
 from tenantry.api.relay import decode_id
+from tenantry.api.roles import requires
 from tenantry.api.types.catalog import (
     SponsorOperatorType,
     TariffType,
@@ -16,6 +17,7 @@ from tenantry.api.types.catalog import (
     to_gql_tariff,
 )
 from tenantry.api.types.tenant import to_gql_tenant
+from tenantry.auth.principal import Principal
 from tenantry.operators import service as operators
 from tenantry.tariffs import service as tariffs
 from tenantry.tariffs.models import UsageKind
@@ -77,7 +79,10 @@ class CatalogMutations:
             TariffPayload,
         )
 
-    @strawberry.mutation(description="Platform admins: add an operator to the catalog.")
+    @strawberry.mutation(
+        description="Platform admins: add an operator to the catalog.",
+        metadata=requires(Principal.require_platform_admin),
+    )
     async def create_sponsor_operator(
         self, info: Info, input: CreateSponsorOperatorInput
     ) -> SponsorOperatorPayload:

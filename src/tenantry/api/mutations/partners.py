@@ -9,6 +9,7 @@ from tenantry.api.info import Info
 from tenantry.api.mutations.runner import mutate
 from tenantry.api.mutations.tenants import TenantPayload
 from tenantry.api.relay import decode_id, decode_optional_id
+from tenantry.api.roles import requires
 from tenantry.api.types.enums import PlanKind
 from tenantry.api.types.partner import (
     BillingEntityType,
@@ -17,6 +18,7 @@ from tenantry.api.types.partner import (
     to_gql_plan,
 )
 from tenantry.api.types.tenant import to_gql_tenant
+from tenantry.auth.principal import Principal
 from tenantry.partners import service
 from tenantry.partners.service import NewManagedTenant, NewPlan
 
@@ -83,7 +85,10 @@ class PartnerMutations:
             TenantPayload,
         )
 
-    @strawberry.mutation(description="Platform admins: add a legal entity that issues invoices.")
+    @strawberry.mutation(
+        description="Platform admins: add a legal entity that issues invoices.",
+        metadata=requires(Principal.require_platform_admin),
+    )
     async def create_billing_entity(
         self, info: Info, input: CreateBillingEntityInput
     ) -> BillingEntityPayload:

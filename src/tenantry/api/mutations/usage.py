@@ -9,6 +9,8 @@ from tenantry.api.errors import UserError
 from tenantry.api.info import Info
 from tenantry.api.mutations.runner import mutate
 from tenantry.api.relay import decode_id
+from tenantry.api.roles import requires
+from tenantry.auth.principal import Principal
 from tenantry.tariffs.models import UsageKind
 from tenantry.usage import service
 from tenantry.usage.service import IngestResult, NewUsageRecord
@@ -42,7 +44,8 @@ class RecordUsagePayload:
 @strawberry.type
 class UsageMutations:
     @strawberry.mutation(
-        description="Platform admins: ingest usage; each record is rated up the tree."
+        description="Platform admins: ingest usage; each record is rated up the tree.",
+        metadata=requires(Principal.require_platform_admin),
     )
     async def record_usage(self, info: Info, input: RecordUsageInput) -> RecordUsagePayload:
         records = [
