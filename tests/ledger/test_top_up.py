@@ -9,7 +9,7 @@ from tenantry.core.errors import DomainError, ErrorCode
 from tenantry.db.engine import Database
 from tenantry.ledger import repository as repo
 from tenantry.ledger import service as ledger
-from tenantry.ledger.limits import MAX_AMOUNT
+from tenantry.ledger.limits import MAX_AMOUNT, MAX_BALANCE
 from tenantry.ledger.models import Account, LedgerTransaction, SystemPurpose, TransactionKind
 from tests.fixtures.factories import create_tenant
 from tests.fixtures.world import World
@@ -224,3 +224,33 @@ async def test_keys_belong_to_the_acting_tenant(db: Database, world: World) -> N
             LedgerTransaction.idempotency_key == key
         )
         assert sorted((await session.scalars(stmt)).all()) == [world.root.id, world.a1.id]
+
+
+async def test_no_transfer_takes_a_balance_past_its_bound(db: Database, world: World) -> None:
+    rich, poor = await customer_account(db, world.a1x), await customer_account(db, world.a1x)
+    charge, revenue = TransactionKind.USAGE_CHARGE, TransactionKind.USAGE_REVENUE
+
+    async def transfer(amount: Decimal) -> None:
+        async with db.write() as session:
+            await ledger.post_transfer(
+                session,
+                tenant_id=world.root.id,
+                kind=charge,
+                legs=[ledger.Leg(poor.id, -amount, charge), ledger.Leg(rich.id, amount, revenue)],
+            )
+
+    await transfer(MAX_BALANCE)  # both exactly at the bound: allowed
+    with pytest.raises(DomainError) as error:
+        await top_up(db, world.a1_admin, rich, "0.01")
+    assert codes(error.value) == [("amount", ErrorCode.LIMIT_EXCEEDED)]
+    with pytest.raises(DomainError) as error:
+        await transfer(Decimal("0.000001"))
+    assert codes(error.value) == [("amount", ErrorCode.LIMIT_EXCEEDED)]
+    assert ((await reload(db, rich)).balance, (await reload(db, poor)).balance) == (
+        MAX_BALANCE,
+        -MAX_BALANCE,
+    )
+    # Back towards zero is always possible.
+    await transfer(-MAX_AMOUNT)
+    await top_up(db, world.a1_admin, poor, "1000000000000")
+    assert (await reload(db, poor)).balance == -MAX_BALANCE + 2 * MAX_AMOUNT
