@@ -61,20 +61,12 @@ def _validate(records: Sequence[NewUsageRecord], known_endpoints: set[int], now:
             )
         if record.endpoint_id not in known_endpoints:
             problems.add(ErrorCode.NOT_FOUND, "No such endpoint.", (*field, "endpointId"))
-        q = record.quantity
-        if (
-            not q.is_finite()
-            or q < 0
-            or (
-                check_bound(problems, q, MAX_QUANTITY, (*field, "quantity"), "A quantity")
-                and not fits_ledger(q)
-            )
-        ):
-            problems.add(
-                ErrorCode.INVALID,
-                "Quantity must be zero or more, with at most 6 decimal places.",
-                (*field, "quantity"),
-            )
+        q, q_field = record.quantity, (*field, "quantity")
+        # Bound (LIMIT_EXCEEDED) before places: quantizing an oversized decimal fails.
+        if not q.is_finite() or q < 0:
+            problems.add(ErrorCode.INVALID, "Quantity must be zero or more.", q_field)
+        elif check_bound(problems, q, MAX_QUANTITY, q_field, "A quantity") and not fits_ledger(q):
+            problems.add(ErrorCode.INVALID, "Quantity has at most 6 decimal places.", q_field)
         _check_occurred_at(problems, record.occurred_at, (*field, "occurredAt"), now)
     problems.raise_if_any()
 
@@ -83,10 +75,11 @@ def _check_occurred_at(problems: Problems, at: datetime, field: Field, now: date
     if at.tzinfo is None:
         problems.add(ErrorCode.INVALID, "Give the time with its UTC offset.", field)
     elif not EARLIEST_USAGE <= at <= now + USAGE_FUTURE_MARGIN:
+        hours = USAGE_FUTURE_MARGIN // timedelta(hours=1)
         problems.add(
             ErrorCode.INVALID,
-            f"Usage must have occurred between {EARLIEST_USAGE:%Y-%m-%d} and "
-            f"{USAGE_FUTURE_MARGIN} after the server's clock.",
+            f"Usage must have occurred from {EARLIEST_USAGE:%Y-%m-%d} (UTC) to at most "
+            f"{hours} hour(s) after the server's clock.",
             field,
         )
 
