@@ -4,7 +4,10 @@ and no legal operation can make a later legal one fail."""
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
+from tenantry.db.engine import Database
+from tenantry.ledger.models import Account, Posting, SystemPurpose
 from tests.api.test_accounts import ADJUST, LIMITS, account_of, top_up
 from tests.fixtures.graphql import GraphQLClient
 from tests.fixtures.money import (
@@ -191,3 +194,33 @@ async def test_usage_that_would_carry_an_account_past_its_bound_is_refused(
     # Money can still move back towards zero.
     payload = await top_up(gql, world.a1_admin.token, dear["account"], "1000000000000", "back")
     assert payload["userErrors"] == []
+
+
+async def test_system_accounts_are_not_read_through_the_api(
+    gql: GraphQLClient, db: Database, world: World
+) -> None:
+    """They store no balance (their balance is the sum of their postings): not an Account."""
+    account = await account_of(gql, world.root_admin.token, world.a1x.id)
+    posting = (await top_up(gql, world.root_admin.token, account, "1.00", "k"))["transaction"]
+    async with db.read() as session:
+        funding = await session.scalar(
+            sa.select(Account).where(Account.system_purpose == SystemPurpose.FUNDING)
+        )
+        assert funding is not None
+        system_posting = await session.scalar(
+            sa.select(Posting.id).where(Posting.account_id == funding.id)
+        )
+    data = await gql.data(
+        """query($ids: [ID!]!) { nodes(ids: $ids) {
+             ... on Account { balance { amount } }
+             ... on AccountTransaction { balanceAfter { amount } } } }""",
+        {
+            "ids": [
+                gid("Account", funding.id),
+                gid("AccountTransaction", system_posting),
+                posting["id"],
+            ]
+        },
+        token=world.root_admin.token,
+    )
+    assert data["nodes"] == [None, None, {"balanceAfter": {"amount": "1.00"}}]
