@@ -30,6 +30,12 @@ def within(value: Decimal, bound: Decimal) -> bool:
     return value.is_finite() and abs(value) <= bound
 
 
+def passes_balance_bound(before: Decimal, after: Decimal) -> bool:
+    """Whether a balance change is refused: it ends past MAX_BALANCE. A balance already past
+    it (from before the bound) may still move back towards zero."""
+    return abs(after) > MAX_BALANCE and abs(after) > abs(before)
+
+
 def check_bound(
     problems: Problems, value: Decimal, bound: Decimal, field: Field, what: str
 ) -> bool:

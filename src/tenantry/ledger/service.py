@@ -24,7 +24,7 @@ from tenantry.ledger.errors import (
     insufficient_funds,
     own_account_forbidden,
 )
-from tenantry.ledger.limits import MAX_BALANCE, check_typed_amount
+from tenantry.ledger.limits import MAX_BALANCE, check_typed_amount, passes_balance_bound
 from tenantry.ledger.models import (
     Account,
     LedgerTransaction,
@@ -102,10 +102,7 @@ def _check_legs(legs: Sequence[Leg], accounts: dict[int, Account]) -> None:
 def _check_balances(
     legs: Sequence[Leg], accounts: dict[int, Account], limit_field: Field | None
 ) -> None:
-    """Refuse a transfer that would take a stored balance past its bound (limits.py).
-
-    A balance already past it (from before the bound) may still move back towards zero.
-    """
+    """Refuse a transfer that would take a stored balance past its bound (limits.py)."""
     change: dict[int, Decimal] = defaultdict(Decimal)
     for leg in legs:
         change[leg.account_id] += leg.amount
@@ -113,8 +110,7 @@ def _check_balances(
         before = accounts[account_id].balance
         if before is None:
             continue
-        after = before + amount
-        if abs(after) > MAX_BALANCE and abs(after) > abs(before):
+        if passes_balance_bound(before, before + amount):
             raise DomainError.one(
                 ErrorCode.LIMIT_EXCEEDED,
                 f"This would take the account's balance past {MAX_BALANCE:f} in size.",

@@ -13,7 +13,13 @@ from tenantry.auth.scope import Scope
 from tenantry.core.errors import ErrorCode, Field, Problems
 from tenantry.ledger import repository as ledger_repo
 from tenantry.ledger import service as ledger
-from tenantry.ledger.limits import MAX_BALANCE, MAX_CHARGE, MAX_QUANTITY, check_bound
+from tenantry.ledger.limits import (
+    MAX_BALANCE,
+    MAX_CHARGE,
+    MAX_QUANTITY,
+    check_bound,
+    passes_balance_bound,
+)
 from tenantry.ledger.models import TransactionKind
 from tenantry.ledger.money import fits_ledger
 from tenantry.tariffs import repository as tariffs_repo
@@ -241,7 +247,8 @@ class _Rater:
         A refused record's charges are left out of the running balances, so the others are
         judged as they would be if the batch came again without it.
         """
-        running = dict(balances)
+        # Usage moves money between tenant and customer accounts only: all store a balance.
+        running = {account: balance for account, balance in balances.items() if balance is not None}
         refused = []
         for record in records:
             moves: dict[int, Decimal] = defaultdict(Decimal)
@@ -249,17 +256,8 @@ class _Rater:
             for amount, level in zip(record.charges, levels, strict=True):
                 moves[level.payer_account] -= amount
                 moves[level.payee_account] += amount
-            before = {account: running.get(account) for account in moves}
-            after = {
-                account: balance + moves[account]
-                for account, balance in before.items()
-                if balance is not None
-            }
-            # As the ledger's own check: a balance already past the bound may move back.
-            if any(
-                abs(value) > MAX_BALANCE and abs(value) > abs(before[account] or Decimal(0))
-                for account, value in after.items()
-            ):
+            after = {account: running[account] + move for account, move in moves.items()}
+            if any(passes_balance_bound(running[account], after[account]) for account in after):
                 refused.append(record)
             else:
                 running.update(after)
