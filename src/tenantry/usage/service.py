@@ -254,8 +254,9 @@ class _Rater:
             moves: dict[int, Decimal] = defaultdict(Decimal)
             levels = self._levels(record.tenant_id, record.endpoint_id)
             for amount, level in zip(record.charges, levels, strict=True):
-                moves[level.payer_account] -= amount
-                moves[level.payee_account] += amount
+                if amount:  # as in legs(): a free level moves (and locks) nothing
+                    moves[level.payer_account] -= amount
+                    moves[level.payee_account] += amount
             after = {account: running[account] + move for account, move in moves.items()}
             if any(passes_balance_bound(running[account], after[account]) for account in after):
                 refused.append(record)
