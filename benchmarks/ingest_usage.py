@@ -92,7 +92,8 @@ async def build_tree(db: Database, endpoints: int) -> tuple[Principal, list[int]
 
 def make_records(count: int, endpoint_ids: list[int], prefix: str) -> list[NewUsageRecord]:
     rng = random.Random(42)
-    start = datetime(2026, 11, 1, tzinfo=UTC)
+    # Ending now: usage may not be dated in the future (usage/service.py).
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=count * 7)
     kinds = list(UsageKind)
     return [
         NewUsageRecord(

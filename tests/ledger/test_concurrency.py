@@ -9,11 +9,20 @@ import sqlalchemy as sa
 
 from tenantry.core.errors import DomainError, ErrorCode
 from tenantry.db.engine import Database
+from tenantry.ledger import repository as repo
 from tenantry.ledger import service as ledger
-from tenantry.ledger.models import Posting, TransactionKind
+from tenantry.ledger.models import Posting, SystemPurpose, TransactionKind
 from tenantry.ledger.service import AdjustmentDirection, Leg
 from tests.fixtures.world import World
-from tests.ledger.conftest import adjust, new_key, own_account, principal, reload, top_up
+from tests.ledger.conftest import (
+    adjust,
+    customer_account,
+    new_key,
+    own_account,
+    principal,
+    reload,
+    top_up,
+)
 
 # Runs in its own interpreter: its own engine, `count` top-ups at once, each in its own
 # session. It says "ready" once imported and starts on a line from stdin, so the
@@ -146,3 +155,55 @@ async def test_opposite_transfers_do_not_deadlock(db: Database, world: World) ->
     pairs = [(left.id, right.id), (right.id, left.id)] * 20 + [(left.id, right.id)] * 10
     await asyncio.gather(*(transfer(payer, payee) for payer, payee in pairs))
     assert (await reload(db, left)).balance - left.balance == Decimal(-10)
+
+
+async def _funding_id(db: Database, world: World) -> int:
+    async with db.write() as session:
+        funding = await ledger.system_account(
+            session, root_tenant_id=world.root.id, purpose=SystemPurpose.FUNDING, currency="EUR"
+        )
+    return funding.id
+
+
+LOCK_FUNDING = sa.text("SELECT id FROM accounts WHERE id = :id FOR NO KEY UPDATE NOWAIT")
+
+
+async def test_a_top_up_in_progress_holds_no_lock_on_the_funding_account(
+    db: Database, world: World
+) -> None:
+    """Every top-up in a currency stands against one FUNDING account; locking it made every
+    top-up in that currency wait for the one before it."""
+    account = await own_account(db, world.a1x)
+    funding_id = await _funding_id(db, world)
+    async with db.write() as session:
+        await ledger.top_up(
+            session,
+            principal(world.a1_admin),
+            account_id=account.id,
+            amount=Decimal("5.00"),
+            idempotency_key=new_key(),
+            reference=None,
+        )
+        # Uncommitted: the top-up's locks are still held. The funding row is not among them.
+        async with db.write() as other:
+            assert (await other.execute(LOCK_FUNDING, {"id": funding_id})).scalar() == funding_id
+
+
+async def test_concurrent_top_ups_to_many_accounts_all_land_while_funding_is_held(
+    db: Database, world: World
+) -> None:
+    accounts = [await customer_account(db, world.a1x) for _ in range(12)]
+    funding_id = await _funding_id(db, world)
+    async with db.write() as blocker:
+        # Holds the funding row as an UPDATE of it would: a top-up that locked or updated
+        # it would wait here until the guard below gives up.
+        await blocker.execute(LOCK_FUNDING, {"id": funding_id})
+        await asyncio.wait_for(
+            asyncio.gather(
+                *(top_up(db, world.a1_admin, account, "2.50") for account in accounts for _ in "ab")
+            ),
+            60,
+        )
+    assert [(await reload(db, account)).balance for account in accounts] == [Decimal("5.00")] * 12
+    async with db.read() as session:
+        assert await repo.posted_sum(session, funding_id) == Decimal("-60.00")

@@ -7,7 +7,9 @@ import sqlalchemy as sa
 
 from tenantry.core.errors import DomainError, ErrorCode
 from tenantry.db.engine import Database
+from tenantry.ledger import repository as repo
 from tenantry.ledger import service as ledger
+from tenantry.ledger.limits import MAX_AMOUNT, MAX_BALANCE
 from tenantry.ledger.models import Account, LedgerTransaction, SystemPurpose, TransactionKind
 from tests.fixtures.factories import create_tenant
 from tests.fixtures.world import World
@@ -42,12 +44,14 @@ async def test_top_up_moves_the_balance_to_the_cent(db: Database, world: World) 
         funding = await ledger.system_account(
             session, root_tenant_id=world.root.id, purpose=SystemPurpose.FUNDING, currency="EUR"
         )
+        funding_balance = await repo.posted_sum(session, funding.id)
     assert (transaction.tenant_id, transaction.actor_user_id) == (
         world.a1.id,
         world.a1_admin.user.id,
     )
     assert (transaction.reference, transaction.description) == ("PAY-42", "PAY-42")
-    assert funding.balance == Decimal("-11.00")
+    # A system account stores no balance; its balance is the sum of its postings.
+    assert (funding.balance, funding_balance) == (None, Decimal("-11.00"))
 
 
 @pytest.mark.parametrize(
@@ -76,13 +80,28 @@ async def test_amount_has_at_most_the_currencys_decimal_places(
     assert f"{currency} amounts have at most" in error.value.problems[0].message
 
 
-@pytest.mark.parametrize("amount", ["0", "0.00", "-5.00", "NaN", "Infinity", "1e18"])
+@pytest.mark.parametrize("amount", ["0", "0.00", "-5.00", "NaN", "Infinity"])
 async def test_amount_must_be_positive_and_finite(db: Database, world: World, amount: str) -> None:
     account = await own_account(db, world.a1x)
     with pytest.raises(DomainError) as error:
         await top_up(db, world.a1_admin, account, amount)
     assert codes(error.value) == INVALID_AMOUNT
     assert await posting_count(db, account) == 0
+
+
+@pytest.mark.parametrize("amount", ["1000000000000.01", "1e18", "999999999999896929.47"])
+async def test_an_amount_past_its_bound_is_refused(db: Database, world: World, amount: str) -> None:
+    account = await own_account(db, world.a1x)
+    with pytest.raises(DomainError) as error:
+        await top_up(db, world.a1_admin, account, amount)
+    assert codes(error.value) == [("amount", ErrorCode.LIMIT_EXCEEDED)]
+    assert await posting_count(db, account) == 0
+
+
+async def test_the_largest_amount_is_accepted(db: Database, world: World) -> None:
+    account = await own_account(db, world.a1x)
+    account, _ = await top_up(db, world.a1_admin, account, "1000000000000.00")
+    assert account.balance == MAX_AMOUNT
 
 
 @pytest.mark.parametrize("key", ["", "   ", "k" * 201])
@@ -205,3 +224,33 @@ async def test_keys_belong_to_the_acting_tenant(db: Database, world: World) -> N
             LedgerTransaction.idempotency_key == key
         )
         assert sorted((await session.scalars(stmt)).all()) == [world.root.id, world.a1.id]
+
+
+async def test_no_transfer_takes_a_balance_past_its_bound(db: Database, world: World) -> None:
+    rich, poor = await customer_account(db, world.a1x), await customer_account(db, world.a1x)
+    charge, revenue = TransactionKind.USAGE_CHARGE, TransactionKind.USAGE_REVENUE
+
+    async def transfer(amount: Decimal) -> None:
+        async with db.write() as session:
+            await ledger.post_transfer(
+                session,
+                tenant_id=world.root.id,
+                kind=charge,
+                legs=[ledger.Leg(poor.id, -amount, charge), ledger.Leg(rich.id, amount, revenue)],
+            )
+
+    await transfer(MAX_BALANCE)  # both exactly at the bound: allowed
+    with pytest.raises(DomainError) as error:
+        await top_up(db, world.a1_admin, rich, "0.01")
+    assert codes(error.value) == [("amount", ErrorCode.LIMIT_EXCEEDED)]
+    with pytest.raises(DomainError) as error:
+        await transfer(Decimal("0.000001"))
+    assert codes(error.value) == [("amount", ErrorCode.LIMIT_EXCEEDED)]
+    assert ((await reload(db, rich)).balance, (await reload(db, poor)).balance) == (
+        MAX_BALANCE,
+        -MAX_BALANCE,
+    )
+    # Back towards zero is always possible.
+    await transfer(-MAX_AMOUNT)
+    await top_up(db, world.a1_admin, poor, "1000000000000")
+    assert (await reload(db, poor)).balance == -MAX_BALANCE + 2 * MAX_AMOUNT

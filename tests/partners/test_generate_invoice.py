@@ -4,6 +4,7 @@
 
 import asyncio
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -185,3 +186,23 @@ async def test_an_invisible_partner_is_not_found_like_a_bad_id(
     hidden = await refused(db, acting_as(sibling), partner.id, NOV, DEC)
     assert hidden.problems == unknown.problems
     assert await row_counts(db) == (0, 0)
+
+
+async def test_an_invoice_past_the_total_bound_is_refused(db: Database, platform: Platform) -> None:
+    """A century of plans at the largest price: 2 x 1,200 months x 10^12 passes 10^15."""
+    partner = await make_partner(db, platform)
+    price = "1000000000000"
+    await manage(
+        db,
+        partner,
+        "Old Farm",
+        at(1926, 1, 1),
+        await make_plan(db, partner, TENANT, "Gold", price),
+        await make_plan(db, partner, SUPPORT, "Basic", price),
+    )
+    error = await refused(db, platform.principal, partner.id, at(1926, 1, 1), NOV)
+    assert codes(error) == [("periodEnd", ErrorCode.LIMIT_EXCEEDED)]
+    assert await row_counts(db) == (0, 0)
+    # A shorter period is fine.
+    invoice = await generate(db, platform.principal, partner, at(2026, 10, 1), NOV)
+    assert invoice.total == 2 * Decimal(price)

@@ -53,6 +53,16 @@ def is_unexpected(error: GraphQLError) -> bool:
     return original is not None and error.path is not None and not isinstance(original, ClientError)
 
 
+def with_cause_code(error: GraphQLError) -> GraphQLError:
+    """Give a wrapping error the code of its cause: graphql-core wraps a scalar's refusal of
+    a variable in an error of its own ("Variable '$i' has invalid value...") without it."""
+    cause = error.original_error
+    code = (cause.extensions or {}).get("code") if isinstance(cause, GraphQLError) else None
+    if code is not None and not (error.extensions or {}).get("code"):
+        error.extensions = {**(error.extensions or {}), "code": code}
+    return error
+
+
 strawberry.enum(ErrorCode, description="Why a mutation refused its input.")
 
 

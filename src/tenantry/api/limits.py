@@ -14,7 +14,12 @@ from strawberry.extensions import (
 )
 
 from tenantry.api.document_limits import MaxDefinitions
-from tenantry.api.errors import UNEXPECTED_MESSAGE, is_unexpected, request_id_of
+from tenantry.api.errors import (
+    UNEXPECTED_MESSAGE,
+    is_unexpected,
+    request_id_of,
+    with_cause_code,
+)
 from tenantry.api.guard import (
     HideSuggestionsFromAnonymous,
     RequireAuthentication,
@@ -26,10 +31,14 @@ from tenantry.settings import Settings
 
 
 class MaskUnexpectedErrors(MaskErrors):
-    """Hides unexpected errors behind a request id (the logs have the traceback)."""
+    """Hides unexpected errors behind a request id (the logs have the traceback), and keeps
+    the code of a refused input value on the error that reports it."""
 
     def __init__(self) -> None:
         super().__init__(should_mask_error=is_unexpected, error_message=UNEXPECTED_MESSAGE)
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        return super()._process_errors([with_cause_code(error) for error in errors])
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         masked = super().anonymise_error(error)

@@ -20,6 +20,7 @@ from tenantry.api.mutations.usage import UsageMutations
 from tenantry.api.mutations.users import UserMutations
 from tenantry.api.node import resolve_node, resolve_nodes
 from tenantry.api.relay import Connection, build_connection, decode_id, page_request
+from tenantry.api.scalars import SCALAR_OVERRIDES
 from tenantry.api.subscriptions import Subscription
 from tenantry.api.types.catalog import SponsorOperatorType, to_gql_operator
 from tenantry.api.types.partner import BillingEntityType, to_gql_billing_entity
@@ -128,4 +129,5 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         extensions=schema_extensions(settings),
+        scalar_overrides=SCALAR_OVERRIDES,
     )

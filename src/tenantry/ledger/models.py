@@ -4,6 +4,12 @@ Every tenant and every customer has one account in its currency; system accounts
 funding, adjustments) stand on the other side of top-ups and adjustments. A transaction's
 postings sum to zero per currency. Postings are append-only; ``accounts.balance`` is kept
 equal to the sum of the account's postings, under a row lock (see ``service.post_transfer``).
+
+System accounts store no balance (NULL) and their postings no running balance: what they
+hold is the sum of their postings, computed when read. Every top-up in a currency stands
+against the same FUNDING account, so a stored balance there would be one row that every
+top-up locks, and one that a run of legal top-ups could push past what NUMERIC(24, 6)
+holds, failing every later top-up. Nothing is stored, so nothing can overflow or contend.
 """
 
 from decimal import Decimal
@@ -52,7 +58,8 @@ class Account(IdMixin, CreatedAtMixin, Base):
         enum_type(SystemPurpose, "system_purpose")
     )
     currency: Mapped[str] = mapped_column(sa.String(3))
-    balance: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    # NULL for system accounts: they keep no stored balance (see the module docstring).
+    balance: Mapped[Decimal | None] = mapped_column(MONEY)
     credit_limit: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
     low_balance_threshold: Mapped[Decimal | None] = mapped_column(MONEY)
 
@@ -74,6 +81,9 @@ class Account(IdMixin, CreatedAtMixin, Base):
         sa.CheckConstraint("credit_limit >= 0", name="credit_limit_not_negative"),
         sa.CheckConstraint(
             "(owner_kind = 'SYSTEM') = (system_purpose IS NOT NULL)", name="system_has_purpose"
+        ),
+        sa.CheckConstraint(
+            "(owner_kind = 'SYSTEM') = (balance IS NULL)", name="balance_unless_system"
         ),
     )
 
@@ -114,7 +124,8 @@ class Posting(IdMixin, CreatedAtMixin, Base):
     currency: Mapped[str] = mapped_column(sa.String(3))
     # Signed from the account's view: positive credits it, negative debits it.
     amount: Mapped[Decimal] = mapped_column(MONEY)
-    balance_after: Mapped[Decimal] = mapped_column(MONEY)
+    # NULL on system accounts, which keep no running balance.
+    balance_after: Mapped[Decimal | None] = mapped_column(MONEY)
 
     __table_args__ = (
         # An account's history, newest first, keyset-paginated.

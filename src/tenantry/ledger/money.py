@@ -10,9 +10,8 @@ from babel.numbers import get_currency_precision
 
 from tenantry.core.decimals import plain
 
-# What the ledger's NUMERIC(24, 6) columns hold: an oversized or over-precise amount is
-# refused before it reaches the database, which would fail or silently round it.
-MAX_AMOUNT = Decimal(10) ** (24 - 6)
+# What the ledger's NUMERIC(24, 6) columns hold (limits.py keeps amounts far below it).
+_COLUMN_LIMIT = Decimal(10) ** (24 - 6)
 _PLACES = 6
 
 
@@ -32,7 +31,7 @@ def fits_currency(amount: Decimal, currency: str) -> bool:
 
 def fits_ledger(amount: Decimal) -> bool:
     """Whether the ledger's columns hold ``amount`` exactly (finite, at most six places)."""
-    return amount.is_finite() and abs(amount) < MAX_AMOUNT and amount == round(amount, _PLACES)
+    return amount.is_finite() and abs(amount) < _COLUMN_LIMIT and amount == round(amount, _PLACES)
 
 
 def display_amount(amount: Decimal, currency: str) -> Decimal:

@@ -72,7 +72,7 @@ async def system_account(
             owner_kind=OwnerKind.SYSTEM,
             system_purpose=purpose,
             currency=currency,
-            balance=Decimal(0),
+            balance=None,
             credit_limit=Decimal(0),
         )
         .on_conflict_do_nothing(
@@ -85,12 +85,19 @@ async def system_account(
     return (await session.scalars(stmt)).one()
 
 
+async def system_by_id(session: AsyncSession, account_id: int) -> Account | None:
+    """A system account by id, unlocked (from the session's copy when it has one)."""
+    account = await session.get(Account, account_id)
+    return account if account is not None and account.owner_kind is OwnerKind.SYSTEM else None
+
+
 async def lock_accounts(session: AsyncSession, account_ids: Sequence[int]) -> list[Account]:
+    """Lock those of the accounts that store a balance; system accounts are never locked."""
     # Every balance change takes its rows in ascending id order: two transfers touching the
     # same accounts then queue on the first shared row instead of deadlocking.
     stmt = (
         sa.select(Account)
-        .where(any_of(Account.id, account_ids))
+        .where(any_of(Account.id, account_ids), Account.balance.is_not(None))
         .order_by(Account.id)
         .with_for_update()
         .execution_options(populate_existing=True)
@@ -108,7 +115,9 @@ async def add_to_balance(session: AsyncSession, account_id: int, amount: Decimal
         # Refresh the session's copy from RETURNING, so later reads of it are not stale.
         .execution_options(synchronize_session=False, populate_existing=True)
     )
-    return (await session.scalars(stmt)).one().balance
+    balance = (await session.scalars(stmt)).one().balance
+    assert balance is not None, "only accounts that store a balance are updated"
+    return balance
 
 
 async def insert_transaction(
@@ -181,8 +190,24 @@ async def posting_of(session: AsyncSession, transaction_id: int, account_id: int
     return (await session.scalars(stmt)).one()
 
 
+async def posted_sum(session: AsyncSession, account_id: int) -> Decimal:
+    """The sum of an account's postings: a system account's balance."""
+    stmt = sa.select(sa.func.coalesce(sa.func.sum(Posting.amount), 0)).where(
+        Posting.account_id == account_id
+    )
+    return Decimal(await session.scalar(stmt) or 0)
+
+
+def _system_account_ids() -> sa.Select[int]:
+    return sa.select(Account.id).where(Account.owner_kind == OwnerKind.SYSTEM)
+
+
 def _readable(scope: Scope) -> sa.ColumnElement[bool]:
-    return scope.tenant_accounts(Account.tenant_id, Account.owner_kind == OwnerKind.TENANT)
+    # System accounts are the platform's bookkeeping, not anyone's account to read.
+    return sa.and_(
+        Account.owner_kind != OwnerKind.SYSTEM,
+        scope.tenant_accounts(Account.tenant_id, Account.owner_kind == OwnerKind.TENANT),
+    )
 
 
 async def accounts_by_ids(session: AsyncSession, scope: Scope, ids: Sequence[int]) -> list[Account]:
@@ -203,7 +228,9 @@ async def tenant_accounts(
 
 async def postings_by_ids(session: AsyncSession, scope: Scope, ids: Sequence[int]) -> list[Posting]:
     stmt = sa.select(Posting).where(
-        any_of(Posting.id, ids), scope.owned_by_visible_tenant(Posting.tenant_id)
+        any_of(Posting.id, ids),
+        scope.owned_by_visible_tenant(Posting.tenant_id),
+        Posting.account_id.not_in(_system_account_ids()),
     )
     return list((await session.scalars(stmt)).all())
 
@@ -260,7 +287,8 @@ async def posting_counts(  # noqa: PLR0917 - as posting_pages
 
 
 async def balance_mismatches(session: AsyncSession) -> list[tuple[int, Decimal, Decimal]]:
-    """(account id, stored balance, sum of postings) wherever the two differ."""
+    """(account id, stored balance, sum of postings) wherever an account stores a balance
+    and it differs from the sum (system accounts store none)."""
     sums = (
         sa.select(Posting.account_id, sa.func.sum(Posting.amount).label("total"))
         .group_by(Posting.account_id)
@@ -270,7 +298,7 @@ async def balance_mismatches(session: AsyncSession) -> list[tuple[int, Decimal, 
     stmt = (
         sa.select(Account.id, Account.balance, total)
         .outerjoin(sums, sums.c.account_id == Account.id)
-        .where(Account.balance != total)
+        .where(Account.balance.is_not(None), Account.balance != total)
         .order_by(Account.id)
     )
     return [(row[0], row[1], row[2]) for row in (await session.execute(stmt)).all()]

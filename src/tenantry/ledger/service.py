@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.auth.principal import Principal
 from tenantry.core.change import KEEP, Change, Keep
-from tenantry.core.errors import ErrorCode, Problems
+from tenantry.core.errors import DomainError, ErrorCode, Field, Problems
 from tenantry.ledger import repository as repo
 from tenantry.ledger.errors import (
     account_not_found,
@@ -24,6 +24,7 @@ from tenantry.ledger.errors import (
     insufficient_funds,
     own_account_forbidden,
 )
+from tenantry.ledger.limits import MAX_BALANCE, check_typed_amount, passes_balance_bound
 from tenantry.ledger.models import (
     Account,
     LedgerTransaction,
@@ -32,13 +33,7 @@ from tenantry.ledger.models import (
     SystemPurpose,
     TransactionKind,
 )
-from tenantry.ledger.money import (
-    MAX_AMOUNT,
-    currency_precision,
-    fits_currency,
-    fits_ledger,
-    quantize_money,
-)
+from tenantry.ledger.money import fits_ledger, quantize_money
 from tenantry.tenants import repository as tenants_repo
 
 # ledger_transactions.idempotency_key is VARCHAR(200).
@@ -104,6 +99,25 @@ def _check_legs(legs: Sequence[Leg], accounts: dict[int, Account]) -> None:
         raise ValueError(f"Legs must sum to zero per currency, got {unbalanced}")
 
 
+def _check_balances(
+    legs: Sequence[Leg], accounts: dict[int, Account], limit_field: Field | None
+) -> None:
+    """Refuse a transfer that would take a stored balance past its bound (limits.py)."""
+    change: dict[int, Decimal] = defaultdict(Decimal)
+    for leg in legs:
+        change[leg.account_id] += leg.amount
+    for account_id, amount in sorted(change.items()):
+        before = accounts[account_id].balance
+        if before is None:
+            continue
+        if passes_balance_bound(before, before + amount):
+            raise DomainError.one(
+                ErrorCode.LIMIT_EXCEEDED,
+                f"This would take the account's balance past {MAX_BALANCE:f} in size.",
+                limit_field,
+            )
+
+
 async def post_transfer(
     session: AsyncSession,
     *,
@@ -117,6 +131,7 @@ async def post_transfer(
     idempotency_key: str | None = None,
     request_digest: str | None = None,
     enforce_credit_limit: Collection[int] = (),
+    limit_field: Field | None = AMOUNT_FIELD,
 ) -> LedgerTransaction:
     """Move money between accounts as one balanced transaction, one posting per leg.
 
@@ -124,6 +139,7 @@ async def post_transfer(
     used ``idempotency_key``, nothing moves: the first transaction is returned when
     ``request_digest`` matches it, and IDEMPOTENCY_KEY_REUSED raised when not. Accounts in
     ``enforce_credit_limit`` may not end below minus their credit limit (INSUFFICIENT_FUNDS).
+    No account may end past the balance bound (LIMIT_EXCEEDED, on ``limit_field``).
     Unbalanced or malformed legs are a programming error (ValueError).
     """
     if not legs or not all(fits_ledger(leg.amount) for leg in legs):
@@ -148,13 +164,23 @@ async def post_transfer(
             raise idempotency_key_reused(KEY_FIELD)
         return first
 
-    locked = await repo.lock_accounts(session, sorted({leg.account_id for leg in legs}))
-    accounts = {account.id: account for account in locked}
+    account_ids = sorted({leg.account_id for leg in legs})
+    accounts = {account.id: account for account in await repo.lock_accounts(session, account_ids)}
+    # System accounts are read, never locked: they store no balance (see models.py), so
+    # concurrent top-ups in one currency do not queue on one row.
+    for account_id in account_ids:
+        if account_id not in accounts and (system := await repo.system_by_id(session, account_id)):
+            accounts[account_id] = system
     _check_legs(legs, accounts)
+    _check_balances(legs, accounts, limit_field)
     postings = []
     for leg in legs:
         account = accounts[leg.account_id]
-        balance_after = await repo.add_to_balance(session, account.id, leg.amount)
+        balance_after = (
+            None
+            if account.balance is None
+            else await repo.add_to_balance(session, account.id, leg.amount)
+        )
         postings.append(
             Posting(
                 transaction_id=transaction.id,
@@ -168,7 +194,7 @@ async def post_transfer(
         )
     for account_id in sorted(accounts.keys() & set(enforce_credit_limit)):
         account = accounts[account_id]
-        if account.balance < -account.credit_limit:
+        if account.balance is not None and account.balance < -account.credit_limit:
             raise insufficient_funds(AMOUNT_FIELD)
     await repo.add_postings(session, postings)
     return transaction
@@ -194,15 +220,8 @@ async def _target_account(
 def _check_amount(problems: Problems, amount: Decimal, currency: str) -> None:
     if not amount.is_finite() or amount <= 0:
         problems.add(ErrorCode.INVALID, "Amount must be greater than zero.", AMOUNT_FIELD)
-    elif amount >= MAX_AMOUNT:
-        problems.add(ErrorCode.INVALID, f"Amount must be less than {MAX_AMOUNT}.", AMOUNT_FIELD)
-    elif not fits_currency(amount, currency):
-        places = currency_precision(currency)
-        problems.add(
-            ErrorCode.INVALID,
-            f"{currency} amounts have at most {places} decimal places.",
-            AMOUNT_FIELD,
-        )
+    else:
+        check_typed_amount(problems, amount, currency, AMOUNT_FIELD, "An amount")
 
 
 def _check_idempotency_key(problems: Problems, key: str) -> None:
@@ -317,6 +336,7 @@ async def adjust(
 
 
 def billing_status(account: Account) -> BillingStatus:
+    assert account.balance is not None, "system accounts have no billing status"
     if account.balance < -account.credit_limit:
         return BillingStatus.BLOCKED
     threshold = account.low_balance_threshold
@@ -351,32 +371,17 @@ async def update_limits(
     problems = Problems()
     if not isinstance(limits.credit_limit, Keep):
         limit = limits.credit_limit
-        if not (
-            limit.is_finite()
-            and limit >= 0
-            and fits_currency(limit, account.currency)
-            and limit < MAX_AMOUNT
-        ):
-            problems.add(
-                ErrorCode.INVALID,
-                f"Credit limit must be zero or more, in {account.currency}'s precision.",
-                ("input", "creditLimit"),
-            )
-        else:
+        field = ("input", "creditLimit")
+        if not (limit.is_finite() and limit >= 0):
+            problems.add(ErrorCode.INVALID, "Credit limit must be zero or more.", field)
+        elif check_typed_amount(problems, limit, account.currency, field, "A credit limit"):
             account.credit_limit = limit
     if not isinstance(limits.low_balance_threshold, Keep):
         threshold = limits.low_balance_threshold
-        if threshold is not None and not (
-            threshold.is_finite()
-            and fits_currency(threshold, account.currency)
-            and abs(threshold) < MAX_AMOUNT
+        field = ("input", "lowBalanceThreshold")
+        if threshold is None or check_typed_amount(
+            problems, threshold, account.currency, field, "A threshold"
         ):
-            problems.add(
-                ErrorCode.INVALID,
-                f"Threshold must be in {account.currency}'s precision.",
-                ("input", "lowBalanceThreshold"),
-            )
-        else:
             account.low_balance_threshold = threshold
     problems.raise_if_any()
     await session.flush()

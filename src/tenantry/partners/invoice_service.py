@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry.auth.principal import Principal
 from tenantry.core.errors import DomainError, ErrorCode, Problems
 from tenantry.db.engine import Database
+from tenantry.ledger.limits import MAX_INVOICE_TOTAL
 from tenantry.partners import invoice_repository as repo
 from tenantry.partners.invoice_repository import BillablePeriod
 from tenantry.partners.models import Invoice, InvoiceLine
@@ -94,13 +95,20 @@ async def invoice_partner(
         for billable in await repo.billable_periods(session, partner.id, start, end)
         if (line := _line(partner, billable, start, end)) is not None
     ]
+    total = sum((line.amount for line in lines), Decimal(0))
+    if total > MAX_INVOICE_TOTAL:
+        raise DomainError.one(
+            ErrorCode.LIMIT_EXCEEDED,
+            f"This invoice would pass {MAX_INVOICE_TOTAL:f}; invoice a shorter period.",
+            END_FIELD,
+        )
     invoice = Invoice(
         tenant_id=partner.id,
         billing_entity_id=billing_entity_id,
         period_start=start,
         period_end=end,
         currency=partner.currency,
-        total=sum((line.amount for line in lines), Decimal(0)),
+        total=total,
     )
     await repo.add_invoice(session, invoice, lines)
     return invoice

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry.auth.principal import Principal
 from tenantry.core.errors import DomainError, ErrorCode, Field, Problems, forbidden, not_found
 from tenantry.ledger import service as ledger
+from tenantry.ledger.limits import check_typed_amount
 from tenantry.ledger.models import OwnerKind
-from tenantry.ledger.money import MAX_AMOUNT, fits_currency
 from tenantry.partners import repository as repo
 from tenantry.partners.errors import not_partner
 from tenantry.partners.models import BillingEntity, Plan, PlanKind, PlanPeriod
@@ -125,14 +125,11 @@ async def create_plan(session: AsyncSession, principal: Principal, new: NewPlan)
     problems = Problems()
     name = rules.check_name(problems, ("input", "name"), new.name)
     price = new.monthly_price
-    if not (
-        price.is_finite() and 0 <= price < MAX_AMOUNT and fits_currency(price, partner.currency)
-    ):
-        problems.add(
-            ErrorCode.INVALID,
-            f"Monthly price must be zero or more, in {partner.currency}'s precision.",
-            ("input", "monthlyPrice"),
-        )
+    field = ("input", "monthlyPrice")
+    if not (price.is_finite() and price >= 0):
+        problems.add(ErrorCode.INVALID, "Monthly price must be zero or more.", field)
+    else:
+        check_typed_amount(problems, price, partner.currency, field, "A monthly price")
     problems.raise_if_any()
     plan = Plan(
         tenant_id=partner.id,

@@ -8,7 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry.auth.principal import Principal
 from tenantry.auth.scope import Scope
 from tenantry.core.errors import ErrorCode, Field, Problems, not_found
-from tenantry.ledger.money import fits_currency
+from tenantry.ledger.limits import MAX_AMOUNT, MAX_QUANTITY, check_bound, check_typed_amount
+from tenantry.ledger.money import fits_ledger
 from tenantry.tariffs import repository as repo
 from tenantry.tariffs.models import Tariff, TariffRate, UsageKind
 from tenantry.tenants import repository as tenants_repo
@@ -16,6 +17,7 @@ from tenantry.tenants import rules as tenant_rules
 from tenantry.tenants.errors import tenant_not_found
 from tenantry.tenants.models import Tenant
 
+# Prices and increments keep the ledger's six decimal places.
 RATE_SCALE = 6
 
 
@@ -34,9 +36,23 @@ class NewTariff:
     monthly_fee_per_endpoint: Decimal | None = None
 
 
-def _places(value: Decimal) -> int:
-    exponent = value.normalize().as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else RATE_SCALE + 1
+def _check_rate_part(
+    problems: Problems,
+    value: Decimal,
+    field: Field,
+    what: str,
+    bound: Decimal,
+    *,
+    zero_ok: bool,
+) -> None:
+    """A unit price or increment: positive (or zero), within its bound, six places at most."""
+    if not value.is_finite() or value < 0 or (value == 0 and not zero_ok):
+        more = "zero or more" if zero_ok else "more than zero"
+        problems.add(ErrorCode.INVALID, f"{what} must be {more}.", field)
+    elif check_bound(problems, value, bound, field, what) and not fits_ledger(value):
+        problems.add(
+            ErrorCode.INVALID, f"{what} must have at most {RATE_SCALE} decimal places.", field
+        )
 
 
 async def create_tariff(session: AsyncSession, principal: Principal, new: NewTariff) -> Tariff:
@@ -57,35 +73,24 @@ async def create_tariff(session: AsyncSession, principal: Principal, new: NewTar
         if rate.kind in seen:
             problems.add(ErrorCode.INVALID, f"{rate.kind.value} is priced twice.", (*field, "kind"))
         seen.add(rate.kind)
-        if (
-            not rate.unit_price.is_finite()
-            or rate.unit_price < 0
-            or _places(rate.unit_price) > RATE_SCALE
-        ):
-            problems.add(
-                ErrorCode.INVALID,
-                f"Unit price must be zero or more, with at most {RATE_SCALE} decimal places.",
-                (*field, "unitPrice"),
-            )
-        if (
-            not rate.increment.is_finite()
-            or rate.increment <= 0
-            or _places(rate.increment) > RATE_SCALE
-        ):
-            problems.add(
-                ErrorCode.INVALID,
-                f"Increment must be more than zero, with at most {RATE_SCALE} decimal places.",
-                (*field, "increment"),
-            )
-    fee = new.monthly_fee_per_endpoint
-    if fee is not None and (
-        not fee.is_finite() or fee < 0 or not fits_currency(fee, owner.currency)
-    ):
-        problems.add(
-            ErrorCode.INVALID,
-            f"Monthly fee must be zero or more, in {owner.currency}'s precision.",
-            ("input", "monthlyFeePerEndpoint"),
+        _check_rate_part(
+            problems, rate.unit_price, (*field, "unitPrice"), "Unit price", MAX_AMOUNT, zero_ok=True
         )
+        _check_rate_part(
+            problems,
+            rate.increment,
+            (*field, "increment"),
+            "Increment",
+            MAX_QUANTITY,
+            zero_ok=False,
+        )
+    fee = new.monthly_fee_per_endpoint
+    fee_field = ("input", "monthlyFeePerEndpoint")
+    if fee is not None:
+        if not (fee.is_finite() and fee >= 0):
+            problems.add(ErrorCode.INVALID, "Monthly fee must be zero or more.", fee_field)
+        else:
+            check_typed_amount(problems, fee, owner.currency, fee_field, "A monthly fee")
     problems.raise_if_any()
 
     tariff = Tariff(

@@ -55,9 +55,24 @@ def check_subscription_types(
     return [t.value for t in SubscriptionType if t in types]
 
 
+# ISO 4217 codes that are not money anyone pays with: precious metals, bond-market and
+# accounting units, SDR, the testing code and "no currency", and the fund codes (list one's
+# "Fund" entries). Accounts, tariffs and invoices are in active currencies only.
+NOT_TENDER = frozenset(
+    {"XAD", "XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XDR", "XPD", "XPT", "XSU", "XTS", "XUA"}
+    | {"XXX", "BOV", "CHE", "CHW", "CLF", "COU", "MXV", "USN", "UYI", "UYW"}
+)
+
+
 def check_currency(problems: Problems, field: Field, code: str) -> None:
-    if not (len(code) == 3 and code.isupper() and pycountry.currencies.get(alpha_3=code)):
-        problems.add(ErrorCode.INVALID, f"'{code}' is not an ISO 4217 currency code.", field)
+    if not (
+        len(code) == 3
+        and code.isascii()
+        and code.isupper()
+        and code not in NOT_TENDER
+        and pycountry.currencies.get(alpha_3=code)
+    ):
+        problems.add(ErrorCode.INVALID, f"'{code}' is not an active ISO 4217 currency code.", field)
 
 
 def check_country(problems: Problems, field: Field, code: str) -> None:

@@ -1,29 +1,40 @@
 """Ingesting usage and rating it at every level of the tree."""
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.auth.principal import Principal
 from tenantry.auth.scope import Scope
-from tenantry.core.errors import ErrorCode, Problems
+from tenantry.core.errors import ErrorCode, Field, Problems
 from tenantry.ledger import repository as ledger_repo
 from tenantry.ledger import service as ledger
+from tenantry.ledger.limits import (
+    MAX_BALANCE,
+    MAX_CHARGE,
+    MAX_QUANTITY,
+    check_bound,
+    passes_balance_bound,
+)
 from tenantry.ledger.models import TransactionKind
-from tenantry.ledger.money import MAX_AMOUNT
+from tenantry.ledger.money import fits_ledger
 from tenantry.tariffs import repository as tariffs_repo
 from tenantry.tariffs.models import TariffRate, UsageKind
 from tenantry.tenants import repository as tenants_repo
 from tenantry.tenants.models import Tenant
 from tenantry.usage import repository as repo
 from tenantry.usage.models import UsageRecord
-from tenantry.usage.rating import CHARGE_QUANTUM, charge
+from tenantry.usage.rating import charge
 
 MAX_BATCH = 10_000
+# The window a record's occurredAt must fall in: nothing before this instant, and nothing
+# more than this margin after the server's clock (clock skew, not the future).
+EARLIEST_USAGE = datetime(2000, 1, 1, tzinfo=UTC)
+USAGE_FUTURE_MARGIN = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -41,7 +52,7 @@ class IngestResult:
     duplicates: int
 
 
-def _validate(records: Sequence[NewUsageRecord], known_endpoints: set[int]) -> None:
+def _validate(records: Sequence[NewUsageRecord], known_endpoints: set[int], now: datetime) -> None:
     problems = Problems()
     if len(records) > MAX_BATCH:
         problems.add(
@@ -56,32 +67,46 @@ def _validate(records: Sequence[NewUsageRecord], known_endpoints: set[int]) -> N
             )
         if record.endpoint_id not in known_endpoints:
             problems.add(ErrorCode.NOT_FOUND, "No such endpoint.", (*field, "endpointId"))
-        q = record.quantity
-        if not q.is_finite() or q < 0 or q >= MAX_AMOUNT or q.quantize(CHARGE_QUANTUM) != q:
-            problems.add(
-                ErrorCode.INVALID,
-                "Quantity must be zero or more, with at most 6 decimal places.",
-                (*field, "quantity"),
-            )
-        if record.occurred_at.tzinfo is None:
-            problems.add(
-                ErrorCode.INVALID, "Give the time with its UTC offset.", (*field, "occurredAt")
-            )
+        q, q_field = record.quantity, (*field, "quantity")
+        # Bound (LIMIT_EXCEEDED) before places: quantizing an oversized decimal fails.
+        if not q.is_finite() or q < 0:
+            problems.add(ErrorCode.INVALID, "Quantity must be zero or more.", q_field)
+        elif check_bound(problems, q, MAX_QUANTITY, q_field, "A quantity") and not fits_ledger(q):
+            problems.add(ErrorCode.INVALID, "Quantity has at most 6 decimal places.", q_field)
+        _check_occurred_at(problems, record.occurred_at, (*field, "occurredAt"), now)
     problems.raise_if_any()
 
 
+def _check_occurred_at(problems: Problems, at: datetime, field: Field, now: datetime) -> None:
+    if at.tzinfo is None:
+        problems.add(ErrorCode.INVALID, "Give the time with its UTC offset.", field)
+    elif not EARLIEST_USAGE <= at <= now + USAGE_FUTURE_MARGIN:
+        hours = USAGE_FUTURE_MARGIN // timedelta(hours=1)
+        problems.add(
+            ErrorCode.INVALID,
+            f"Usage must have occurred from {EARLIEST_USAGE:%Y-%m-%d} (UTC) to at most "
+            f"{hours} hour(s) after the server's clock.",
+            field,
+        )
+
+
 async def record_usage(
-    session: AsyncSession, principal: Principal, records: Sequence[NewUsageRecord]
+    session: AsyncSession,
+    principal: Principal,
+    records: Sequence[NewUsageRecord],
+    *,
+    now: datetime | None = None,
 ) -> IngestResult:
     """Record a batch (all or nothing) and rate each new record at every level up the tree.
 
     Repeated event ids (in earlier batches or within this one) are counted as duplicates and
     charge nothing. The ledger moves the batch's sums: one transfer, all accounts locked in
-    id order, so concurrent batches cannot deadlock.
+    id order, so concurrent batches cannot deadlock. A record whose charge at some level, or
+    whose effect on some account, passes the bounds in limits.py is refused by its index.
     """
     principal.require_platform_admin()
     targets = await repo.rating_targets(session, list({r.endpoint_id for r in records}))
-    _validate(records, set(targets))
+    _validate(records, set(targets), now or datetime.now(UTC))
 
     # First occurrence of each event id wins; sorted so that concurrent batches sharing event
     # ids take the unique-index locks in the same order.
@@ -90,10 +115,25 @@ async def record_usage(
         return IngestResult(accepted=0, duplicates=len(records))
     rater = await _Rater.load(session, targets)
     rows = [rater.rate(r) for r in unique]
+    index = {r.event_id: i for i, r in reversed(list(enumerate(records)))}
+    _refuse(
+        (index[row.event_id], "quantity")
+        for row in rows
+        if any(amount > MAX_CHARGE for amount in row.charges)
+    )
     new_ids = await repo.insert_records(session, rows)
-    accepted = [row for row in rows if row.event_id in new_ids]
+    accepted = sorted(
+        (row for row in rows if row.event_id in new_ids), key=lambda row: index[row.event_id]
+    )
     legs = rater.legs(accepted)
     if legs:
+        balances = {
+            account.id: account.balance
+            for account in await ledger_repo.lock_accounts(
+                session, sorted({leg.account_id for leg in legs})
+            )
+        }
+        _refuse((index[row.event_id], None) for row in rater.past_bound(accepted, balances))
         await ledger.post_transfer(
             session,
             tenant_id=principal.tenant_id,
@@ -101,8 +141,23 @@ async def record_usage(
             legs=legs,
             description=f"Usage: {len(accepted)} records",
             actor_user_id=principal.user_id,
+            limit_field=("input", "records"),
         )
     return IngestResult(accepted=len(accepted), duplicates=len(records) - len(accepted))
+
+
+def _refuse(faults: Iterable[tuple[int, str | None]]) -> None:
+    """LIMIT_EXCEEDED for each (record index, its field or None for the whole record)."""
+    problems = Problems()
+    for index, name in sorted(faults, key=lambda fault: fault[0]):
+        field = ("input", "records", str(index))
+        if name is None:
+            message = f"This record would take an account's balance past {MAX_BALANCE:f}."
+            problems.add(ErrorCode.LIMIT_EXCEEDED, message, field)
+        else:
+            message = f"This record would cost more than {MAX_CHARGE:f} at some level."
+            problems.add(ErrorCode.LIMIT_EXCEEDED, message, (*field, name))
+    problems.raise_if_any()
 
 
 @dataclass(frozen=True)
@@ -183,6 +238,31 @@ class _Rater:
             for level in self._levels(tenant.id, new.endpoint_id)
         ]
         return record
+
+    def past_bound(
+        self, records: list[UsageRecord], balances: dict[int, Decimal | None]
+    ) -> list[UsageRecord]:
+        """The records, taken in order, that would carry an account past MAX_BALANCE.
+
+        A refused record's charges are left out of the running balances, so the others are
+        judged as they would be if the batch came again without it.
+        """
+        # Usage moves money between tenant and customer accounts only: all store a balance.
+        running = {account: balance for account, balance in balances.items() if balance is not None}
+        refused = []
+        for record in records:
+            moves: dict[int, Decimal] = defaultdict(Decimal)
+            levels = self._levels(record.tenant_id, record.endpoint_id)
+            for amount, level in zip(record.charges, levels, strict=True):
+                if amount:  # as in legs(): a free level moves (and locks) nothing
+                    moves[level.payer_account] -= amount
+                    moves[level.payee_account] += amount
+            after = {account: running[account] + move for account, move in moves.items()}
+            if any(passes_balance_bound(running[account], after[account]) for account in after):
+                refused.append(record)
+            else:
+                running.update(after)
+        return refused
 
     def legs(self, records: list[UsageRecord]) -> list[ledger.Leg]:
         """The batch's sums per account: what each payer paid and each payee earned."""

@@ -40,6 +40,8 @@ class AccountTransactionType(relay.Node):
 
     @strawberry.field
     def balance_after(self) -> Money:
+        # Only system postings lack one, and they are never read through the API.
+        assert self._row.balance_after is not None
         return to_money(self._row.balance_after, self._row.currency)
 
     async def _transaction(self, info: Info) -> LedgerTransaction:
@@ -89,6 +91,8 @@ class AccountType(relay.Node):
 
     @strawberry.field
     def balance(self) -> Money:
+        # Only system accounts lack one, and they are never read through the API.
+        assert self._row.balance is not None
         return to_money(self._row.balance, self.currency)
 
     @strawberry.field(description="How far below zero the balance may go before BLOCKED.")

@@ -68,7 +68,7 @@ class CustomerType(relay.Node):
             return None
         tenant = await loaders.tenant_by_id.load(self._row.tenant_id)
         account = await loaders.account_by_id.load(self._row.account_id)
-        assert tenant is not None and account is not None
+        assert tenant is not None and account is not None and account.balance is not None
         return render_top_up_url(
             template,
             {
