@@ -235,3 +235,66 @@ async def test_large_inputs_are_not_copied_into_the_log(
     assert details is not None
     kept = json.loads(details)
     assert kept["omitted"] == "input too large to keep" and kept["bytes"] > 4096
+
+
+REVOKE = "mutation($id: ID!) { revokeApiToken(input: {id: $id}) { userErrors { code } } }"
+
+
+async def test_an_impersonation_dies_with_the_token_that_started_it(
+    gql: GraphQLClient, db: Database, world: World
+) -> None:
+    started = await start(gql, world.a1_admin.token, gid("Tenant", world.a1x.id), readOnly=False)
+    token = started["token"]
+    assert (await gql.data(VIEWER, token=token))["viewer"]["tenant"] == {"moniker": "a1x"}
+    revoked = await mutate(
+        gql, world.root_admin.token, REVOKE, id=gid("ApiToken", world.a1_admin.token_id)
+    )
+    assert revoked["userErrors"] == []
+    # Neither reads nor writes go through any more.
+    for query in (VIEWER, RENAME):
+        body = await gql.execute(query, {"id": gid("Tenant", world.a1x.id)}, token=token)
+        assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    async with db.read() as session:
+        assert await session.scalar(sa.select(Impersonation.ended_at)) is not None
+    log = (await gql.data(LOG, {"id": gid("Tenant", world.a1x.id)}, token=world.root_admin.token))[
+        "tenant"
+    ]["auditEvents"]
+    assert [e["node"]["action"] for e in log["edges"]] == [
+        "impersonationRevoked",
+        "startImpersonation",
+    ]
+
+
+async def test_an_impersonation_dies_when_its_source_token_expires(
+    gql: GraphQLClient, db: Database, world: World
+) -> None:
+    from tenantry.auth.models import ApiToken
+
+    token = (await start(gql, world.a1_admin.token, gid("Tenant", world.a1x.id)))["token"]
+    assert (await gql.data(VIEWER, token=token))["viewer"]["tenant"] == {"moniker": "a1x"}
+    async with db.write() as session:
+        await session.execute(
+            sa.update(ApiToken)
+            .where(ApiToken.id == world.a1_admin.token_id)
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    body = await gql.execute(VIEWER, token=token)
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_an_impersonation_token_can_end_only_its_own_impersonation(
+    gql: GraphQLClient, world: World
+) -> None:
+    read_only = await start(gql, world.root_admin.token, gid("Tenant", world.a1.id))
+    writable = await start(gql, world.root_admin.token, gid("Tenant", world.b1.id), readOnly=False)
+    read_only_id, writable_id = read_only["impersonation"]["id"], writable["impersonation"]["id"]
+    # Same person behind both, but a token acts as its tenant, not as that person.
+    assert codes(await mutate(gql, read_only["token"], END, id=writable_id)) == [("", "READ_ONLY")]
+    assert codes(await mutate(gql, writable["token"], END, id=read_only_id)) == [("", "FORBIDDEN")]
+    for started in (read_only, writable):
+        assert (await gql.data(VIEWER, token=started["token"]))["viewer"][
+            "impersonation"
+        ] is not None
+    # Each ends itself; the person's own API token ends any of theirs.
+    assert (await mutate(gql, read_only["token"], END, id=read_only_id))["userErrors"] == []
+    assert (await mutate(gql, world.root_admin.token, END, id=writable_id))["userErrors"] == []

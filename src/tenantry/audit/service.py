@@ -56,15 +56,18 @@ async def record(
     )
 
 
-async def record_expired(session: AsyncSession, impersonation: Impersonation) -> None:
-    """An impersonation that ran out (no request ended it): its end goes in the log too."""
+async def record_impersonation_end(
+    session: AsyncSession, impersonation: Impersonation, action: str
+) -> None:
+    """An impersonation no ``endImpersonation`` ended (it ran out, or its source token was
+    revoked): its end goes in the impersonated tenant's log too."""
     await repo.add(
         session,
         AuditEvent(
             tenant_id=impersonation.tenant_id,
             actor_user_id=impersonation.actor_user_id,
             impersonated_tenant_id=impersonation.tenant_id,
-            action="impersonationExpired",
+            action=action,
             target_type="Impersonation",
             target_id=impersonation.id,
         ),

@@ -10,7 +10,7 @@ from tenantry.auth.models import Impersonation
 from tenantry.auth.principal import Principal
 from tenantry.auth.service import utcnow
 from tenantry.auth.tokens import IMPERSONATION_PREFIX, new_token, token_digest
-from tenantry.core.errors import ErrorCode, Problems, forbidden, not_found
+from tenantry.core.errors import READ_ONLY, DomainError, ErrorCode, Problems, forbidden, not_found
 from tenantry.tenants import repository as tenants_repo
 from tenantry.tenants.errors import tenant_not_found
 from tenantry.tenants.models import TenantKind
@@ -62,6 +62,7 @@ async def start(
         actor_tenant_id=principal.tenant_id,
         reason=reason,
         read_only=new.read_only,
+        source_token_id=principal.token_id,
         token_hash=token_digest(secret),
         started_at=now,
         # Not extendable: a new impersonation needs a new start (and a new audit entry).
@@ -72,10 +73,18 @@ async def start(
 
 
 async def end(session: AsyncSession, principal: Principal, impersonation_id: int) -> Impersonation:
-    """Ends it at once (its token stops working); only the person who started it may."""
+    """Ends it at once (its token stops working); only the person who started it may.
+
+    From inside an impersonation only that impersonation can be ended: its token acts as
+    the impersonated tenant, not as the person, so it cannot end their other ones (and a
+    read-only token changes nothing but this)."""
     impersonation = await repo.get_impersonation(session, impersonation_id, for_update=True)
     if impersonation is None or impersonation.actor_user_id != principal.user_id:
         raise not_found(("input", "id"), "impersonation")
+    if principal.impersonation_id not in (None, impersonation.id):
+        if principal.read_only:
+            raise DomainError([READ_ONLY])
+        raise forbidden("From inside an impersonation you can end only that impersonation.")
     if impersonation.ended_at is None:
         impersonation.ended_at = min(utcnow(), impersonation.expires_at)
         await session.flush()

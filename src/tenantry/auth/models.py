@@ -48,6 +48,9 @@ class Impersonation(IdMixin, Base):
     tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"), index=True)
     actor_user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     actor_tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"))
+    # The API token that started it: the impersonation dies with it (revoked or expired).
+    # Null only for impersonations from before this was kept; those were ended then.
+    source_token_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_tokens.id"), index=True)
     reason: Mapped[str] = mapped_column(sa.Text)
     read_only: Mapped[bool]
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)

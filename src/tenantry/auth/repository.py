@@ -20,14 +20,18 @@ async def principal_row(
         sa.select(ApiToken, User, Tenant)
         .join(User, User.id == ApiToken.user_id)
         .join(Tenant, Tenant.id == User.tenant_id)
-        .where(
-            ApiToken.token_hash == digest,
-            ApiToken.revoked_at.is_(None),
-            sa.or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
-        )
+        .where(ApiToken.token_hash == digest, *_live_token(now))
     )
     row = (await session.execute(stmt)).first()
     return None if row is None else (row[0], row[1], row[2])
+
+
+def _live_token(now: datetime) -> tuple[sa.ColumnElement[bool], ...]:
+    """An API token that is neither revoked nor expired."""
+    return (
+        ApiToken.revoked_at.is_(None),
+        sa.or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
+    )
 
 
 async def add(session: AsyncSession, row: User | ApiToken | Impersonation) -> None:
@@ -104,13 +108,16 @@ async def tokens_by_ids(session: AsyncSession, scope: Scope, ids: Sequence[int])
 async def live_impersonation(
     session: AsyncSession, digest: str, now: datetime
 ) -> tuple[Impersonation, Tenant] | None:
+    # An impersonation lives no longer than the API token that started it.
     stmt = (
         sa.select(Impersonation, Tenant)
         .join(Tenant, Tenant.id == Impersonation.tenant_id)
+        .join(ApiToken, ApiToken.id == Impersonation.source_token_id)
         .where(
             Impersonation.token_hash == digest,
             Impersonation.ended_at.is_(None),
             Impersonation.expires_at > now,
+            *_live_token(now),
         )
     )
     row = (await session.execute(stmt)).first()
@@ -142,6 +149,23 @@ async def expire_impersonations(session: AsyncSession, now: datetime) -> list[Im
         sa.update(Impersonation)
         .where(Impersonation.ended_at.is_(None), Impersonation.expires_at <= now)
         .values(ended_at=Impersonation.expires_at)
+        .returning(Impersonation)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def end_impersonations_from_token(
+    session: AsyncSession, token_id: int, now: datetime
+) -> list[Impersonation]:
+    """End the live impersonations a token started (it is being revoked); returns them."""
+    stmt = (
+        sa.update(Impersonation)
+        .where(
+            Impersonation.source_token_id == token_id,
+            Impersonation.ended_at.is_(None),
+            Impersonation.expires_at > now,
+        )
+        .values(ended_at=now)
         .returning(Impersonation)
     )
     return list((await session.scalars(stmt)).all())

@@ -7,7 +7,9 @@ tenant starts a scope of its own; when it turns partner access on, its partner j
 
 Without partner access, a partner's admins see only the *billing face* of its managed
 tenants: the tenant itself (name, moniker, country, plans) and its own account's balance,
-never its workspace (customers, users, usage...). That is ``billing_faces()``.
+never its workspace (customers, users, usage...). ``billing_faces()`` finds those tenants;
+``BILLING_FACE`` names what of them shows, and ``sees_field_of`` is the one rule that
+decides each field of a tenant.
 
 Nothing else in the code writes its own tenant filter.
 """
@@ -19,6 +21,32 @@ import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute
 
 from tenantry.tenants.models import Tenant, TenantKind
+
+# The fields of a tenant its billing face shows (GraphQL names, in snake case): who it is,
+# the plans it is billed for, its account's balance, and the facts of its place that its
+# partner set up itself (kind, depth, currency and billing entity are the partner's; the
+# parent is the partner). Every other field answers null or empty there, any field added
+# later included (``api/types/tenant.py: BillingFaceOnly``).
+BILLING_FACE = frozenset(
+    {
+        "id",
+        "name",
+        "moniker",
+        "kind",
+        "depth",
+        "is_partner",
+        "currency",
+        "country",
+        "partner_access",
+        "created_at",
+        "parent",
+        "billing_entity",
+        "tenant_plan",
+        "support_plan",
+        "account",
+        "setting_sources",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +72,10 @@ class Scope:
     def sees_workspace_of(self, tenant: Tenant) -> bool:
         """Whether the tenant is in full scope (not just visible as a billing face)."""
         return self.sees_all or self.tenant_id in tenant.scope_path
+
+    def sees_field_of(self, tenant: Tenant, field: str) -> bool:
+        """Whether a field of the tenant shows: its whole workspace, or its billing face."""
+        return field in BILLING_FACE or self.sees_workspace_of(tenant)
 
     def tenant_accounts(
         self, tenant_id_column: InstrumentedAttribute[Any], tenant_owned: sa.ColumnElement[bool]

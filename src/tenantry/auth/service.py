@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tenantry.audit import service as audit
 from tenantry.auth import repository as repo
 from tenantry.auth.errors import email_taken, token_not_found, user_not_found
 from tenantry.auth.models import ApiToken, Role, User
@@ -37,7 +38,7 @@ async def authenticate(session: AsyncSession, token: str) -> Principal | None:
             tenant_id=tenant.id,
             role=Role.ADMIN,
             is_platform=False,  # only tenants strictly below the actor can be impersonated
-            token_id=0,
+            token_id=impersonation.source_token_id or 0,
             is_partner=tenant.is_partner,
             impersonation_id=impersonation.id,
             read_only=impersonation.read_only,
@@ -149,6 +150,12 @@ async def revoke_api_token(
     if api_token.revoked_at is None:
         api_token.revoked_at = utcnow()
         await session.flush()
+        # Impersonations die with the token that started them (authentication checks the
+        # token too; ending them here makes their endedAt and the logs say so).
+        for ended in await repo.end_impersonations_from_token(
+            session, api_token.id, api_token.revoked_at
+        ):
+            await audit.record_impersonation_end(session, ended, "impersonationRevoked")
     return api_token
 
 

@@ -16,7 +16,7 @@ async def end_expired_impersonations(db: Database) -> int:
     async with db.write() as session:
         expired = await repo.expire_impersonations(session, utcnow())
         for impersonation in expired:
-            await audit.record_expired(session, impersonation)
+            await audit.record_impersonation_end(session, impersonation, "impersonationExpired")
     return len(expired)
 
 

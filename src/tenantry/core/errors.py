@@ -41,6 +41,9 @@ class DomainError(Exception):
         return cls([Problem(code, message, field)])
 
 
+READ_ONLY = Problem(ErrorCode.READ_ONLY, "This impersonation is read-only: nothing can be changed.")
+
+
 def not_found(field: Field | None, what: str = "object") -> DomainError:
     # The same words whether the id is malformed, unknown, or outside the caller's scope.
     return DomainError.one(ErrorCode.NOT_FOUND, f"No such {what}.", field)

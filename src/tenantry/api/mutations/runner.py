@@ -10,11 +10,9 @@ from tenantry.api.errors import UserError
 from tenantry.api.info import Info
 from tenantry.audit import service as audit
 from tenantry.auth.principal import Principal
-from tenantry.core.errors import DomainError, ErrorCode, Problem
+from tenantry.core.errors import READ_ONLY, DomainError
 
 R = TypeVar("R")
-
-READ_ONLY = Problem(ErrorCode.READ_ONLY, "This impersonation is read-only: nothing can be changed.")
 
 
 def _input_of(info: Info) -> object:
