@@ -17,7 +17,7 @@ from tenantry.tenants import rules as tenant_rules
 from tenantry.tenants.errors import tenant_not_found
 from tenantry.tenants.models import Tenant
 
-# Prices and increments keep the ledger's six decimal places.
+# Prices, increments and minimums keep the ledger's six decimal places.
 RATE_SCALE = 6
 
 
@@ -26,6 +26,8 @@ class NewRate:
     kind: UsageKind
     unit_price: Decimal
     increment: Decimal = Decimal(1)
+    # In the quantity's unit, like the increment (VOICE: seconds).
+    minimum: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,8 @@ def _check_rate_part(
     *,
     zero_ok: bool,
 ) -> None:
-    """A unit price or increment: positive (or zero), within its bound, six places at most."""
+    """A unit price, increment or minimum: positive (or zero), within its bound, six places
+    at most."""
     if not value.is_finite() or value < 0 or (value == 0 and not zero_ok):
         more = "zero or more" if zero_ok else "more than zero"
         problems.add(ErrorCode.INVALID, f"{what} must be {more}.", field)
@@ -84,6 +87,9 @@ async def create_tariff(session: AsyncSession, principal: Principal, new: NewTar
             MAX_QUANTITY,
             zero_ok=False,
         )
+        _check_rate_part(
+            problems, rate.minimum, (*field, "minimum"), "Minimum", MAX_QUANTITY, zero_ok=True
+        )
     fee = new.monthly_fee_per_endpoint
     fee_field = ("input", "monthlyFeePerEndpoint")
     if fee is not None:
@@ -97,7 +103,13 @@ async def create_tariff(session: AsyncSession, principal: Principal, new: NewTar
         tenant_id=owner.id, name=name, currency=owner.currency, monthly_fee_per_endpoint=fee
     )
     rates = [
-        TariffRate(tenant_id=owner.id, kind=r.kind, unit_price=r.unit_price, increment=r.increment)
+        TariffRate(
+            tenant_id=owner.id,
+            kind=r.kind,
+            unit_price=r.unit_price,
+            increment=r.increment,
+            minimum=r.minimum,
+        )
         for r in new.rates
     ]
     return await repo.add(session, tariff, rates)
