@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.auth.principal import Principal
 from tenantry.auth.scope import Scope
-from tenantry.core.errors import ErrorCode, Field, Problems, not_found
+from tenantry.core.errors import ErrorCode, Field, Problems, forbidden, not_found
 from tenantry.ledger.limits import MAX_AMOUNT, MAX_QUANTITY, check_bound, check_typed_amount
 from tenantry.ledger.money import fits_ledger
 from tenantry.tariffs import repository as repo
@@ -118,10 +118,17 @@ async def create_tariff(session: AsyncSession, principal: Principal, new: NewTar
 async def resolve_assignable(
     session: AsyncSession, scope: Scope, tariff_id: int | None, field: Field
 ) -> Tariff:
-    """A tariff the caller can see, or NOT_FOUND (same as a bad id)."""
-    tariff = None if tariff_id is None else await repo.get(session, scope, tariff_id)
-    if tariff is None:
+    """A tariff a tenant in the caller's scope owns; NOT_FOUND (same as a bad id) for one
+    it cannot see, FORBIDDEN for one it may only read (one it or its customers pay)."""
+    if tariff_id is None:
         raise not_found(field, "tariff")
+    tariff = await repo.get_owned(session, scope, tariff_id)
+    if tariff is None:
+        if await repo.get(session, scope, tariff_id) is None:
+            raise not_found(field, "tariff")
+        raise forbidden(
+            "This tariff belongs to a tenant above: it can be read, not assigned.", field
+        )
     return tariff
 
 

@@ -58,20 +58,26 @@ class TariffRate:
     minimum: Decimal = strawberry.field(description=MINIMUM)
 
 
-@strawberry.type(name="Tariff", description="A price list owned by a tenant, in its currency.")
+@strawberry.type(
+    name="Tariff",
+    description="A price list owned by a tenant, in its currency. You read the tariffs you own, "
+    "and read-only those you and your customers pay.",
+)
 class TariffType(relay.Node):
     id: relay.NodeID[int]
     name: str
     currency: str
     _row: strawberry.Private[Tariff]
 
-    @strawberry.field
-    async def owner(self, info: Info) -> TenantRef:
+    @strawberry.field(
+        description="Null when you cannot see the owner: a sub-tenant reads the tariff its "
+        "parent charges it and those its customers pay, not its parent."
+    )
+    async def owner(self, info: Info) -> TenantRef | None:
         from tenantry.api.types.tenant import to_gql_tenant
 
         row = await info.context.loaders.tenant_by_id.load(self._row.tenant_id)
-        assert row is not None  # a tariff is only visible when its owner is
-        return to_gql_tenant(row)
+        return None if row is None else to_gql_tenant(row)
 
     @strawberry.field
     async def rates(self, info: Info) -> list[TariffRate]:
