@@ -38,7 +38,7 @@ from tenantry.usage.service import NewUsageRecord
 RATES = [
     NewRate(UsageKind.DATA, Decimal("0.01")),
     NewRate(UsageKind.SMS, Decimal("0.0004")),
-    NewRate(UsageKind.VOICE, Decimal("0.02"), Decimal("0.5")),
+    NewRate(UsageKind.VOICE, Decimal("0.02"), increment=Decimal(1), minimum=Decimal(60)),
 ]
 
 

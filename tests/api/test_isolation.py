@@ -260,6 +260,31 @@ async def money_mutations_on_hidden_objects(gql: GraphQLClient, db: Database, w:
     assert report["requestUsageReport"]["userErrors"] == [{"code": "NOT_FOUND"}]
 
 
+@check
+async def tariffs_of_the_parent_and_siblings(gql: GraphQLClient, db: Database, w: World) -> None:
+    """a1 reads the tariff a charges it (owner hidden), not a's others nor a2's."""
+    root = w.root_admin.token
+    rates = [{"kind": "DATA", "unitPrice": "1"}]
+    paid, spare, sibling = [await create_tariff(gql, root, w.a.id, rates) for _ in range(3)]
+    own_of_sibling = await create_tariff(gql, root, w.a2.id, rates)
+    for tenant, tariff in ((w.a1, paid), (w.a2, sibling)):
+        await gql.data(
+            "mutation($t: ID!, $f: ID!) { updateTenant(input: {id: $t, tenantTariffId: $f}) { userErrors { code } } }",
+            {"t": gid("Tenant", tenant.id), "f": tariff},
+            token=root,
+        )
+    data = await gql.data(
+        """query($ids: [ID!]!, $t: ID!) { nodes(ids: $ids) { ... on Tariff { id owner { id } } }
+             tenant(id: $t) { tenantTariff { id owner { id } } } }""",
+        {"ids": [spare, sibling, own_of_sibling], "t": gid("Tenant", w.a1.id)},
+        token=w.a1_admin.token,
+    )
+    assert data == {
+        "nodes": [None, None, None],
+        "tenant": {"tenantTariff": {"id": paid, "owner": None}},
+    }
+
+
 @pytest.mark.parametrize("run", CHECKS, ids=[c.__name__ for c in CHECKS])
 async def test_isolation(run: Check, gql: GraphQLClient, db: Database, world: World) -> None:
     await run(gql, db, world)

@@ -11,6 +11,10 @@ never its workspace (customers, users, usage...). ``billing_faces()`` finds thos
 ``BILLING_FACE`` names what of them shows, and ``sees_field_of`` is the one rule that
 decides each field of a tenant.
 
+Tariffs are read more widely than they are owned: ``tariffs()`` adds, read-only, the tariffs
+the tenants in scope pay (a sub-tenant's tenant tariff is its parent's) and that their
+customers pay (their owner may be an ancestor), without the rest of their owners' data.
+
 Nothing else in the code writes its own tenant filter.
 """
 
@@ -20,6 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute
 
+from tenantry.customers.models import Customer
 from tenantry.tenants.models import Tenant, TenantKind
 
 # The fields of a tenant its billing face shows (GraphQL names, in snake case): who it is,
@@ -95,6 +100,42 @@ class Scope:
         if self.sees_all:
             return sa.true()
         return tenant_id_column.in_(sa.select(Tenant.id).where(self.tenants()))
+
+    def tariffs(
+        self,
+        tariff_id_column: InstrumentedAttribute[Any],
+        owner_id_column: InstrumentedAttribute[Any],
+    ) -> sa.ColumnElement[bool]:
+        """Filter on tariffs: those this scope may read. The tariffs of tenants in scope,
+        and those a tenant in scope pays or has its customers pay: its tenant tariff (owned
+        by its parent), its default customer tariff and its customers' tariffs (owned by it
+        or an ancestor). Reading is all: what a tenant may assign or change is what it owns
+        (``owned_by_visible_tenant``), and a tariff's owner shows only when it is visible.
+        """
+        if self.sees_all:
+            return sa.true()
+        paid_by_tenant = (
+            sa.select(Tenant.id)
+            .where(
+                sa.or_(
+                    Tenant.tenant_tariff_id == tariff_id_column,
+                    Tenant.default_customer_tariff_id == tariff_id_column,
+                ),
+                self.tenants(),
+            )
+            .exists()
+        )
+        paid_by_customer = (
+            sa.select(Customer.id)
+            .where(
+                Customer.tariff_id == tariff_id_column,
+                self.owned_by_visible_tenant(Customer.tenant_id),
+            )
+            .exists()
+        )
+        return sa.or_(
+            self.owned_by_visible_tenant(owner_id_column), paid_by_tenant, paid_by_customer
+        )
 
     def billing_of(self, tenant_id_column: InstrumentedAttribute[Any]) -> sa.ColumnElement[bool]:
         """Filter on billing rows owned by a tenant (plans, invoices): those of tenants in

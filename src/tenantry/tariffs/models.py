@@ -12,9 +12,13 @@ from tenantry.ledger.models import MONEY
 
 
 class UsageKind(StrEnum):
-    DATA = "DATA"  # per MB
-    SMS = "SMS"  # per message
-    VOICE = "VOICE"  # per minute
+    DATA = "DATA"  # quantities in MB, priced per MB
+    SMS = "SMS"  # quantities in messages, priced per message
+    VOICE = "VOICE"  # quantities in seconds, priced per minute
+
+
+# How many units of quantity one unit price buys: a VOICE price is per minute of 60 seconds.
+UNITS_PER_PRICE = {UsageKind.DATA: 1, UsageKind.SMS: 1, UsageKind.VOICE: 60}
 
 
 class Tariff(IdMixin, CreatedAtMixin, Base):
@@ -34,10 +38,14 @@ class TariffRate(Base):
     kind: Mapped[UsageKind] = mapped_column(enum_type(UsageKind, "usage_kind"), primary_key=True)
     tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"), index=True)
     unit_price: Mapped[Decimal] = mapped_column(MONEY)
-    # Quantities are rounded up to a multiple of this before pricing (e.g. 1 MB, 60 s).
+    # In the quantity's unit (MB, messages, seconds). A record's billable quantity is
+    # max(minimum, quantity) rounded up to a multiple of the increment: VOICE "60/1" billing
+    # is minimum 60, increment 1; "60/60" is whole minutes.
     increment: Mapped[Decimal] = mapped_column(MONEY)
+    minimum: Mapped[Decimal] = mapped_column(MONEY, server_default="0")
 
     __table_args__ = (
         sa.CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
         sa.CheckConstraint("increment > 0", name="increment_positive"),
+        sa.CheckConstraint("minimum >= 0", name="minimum_not_negative"),
     )

@@ -22,7 +22,8 @@ async def add(session: AsyncSession, tariff: Tariff, rates: Sequence[TariffRate]
     return tariff
 
 
-async def get(session: AsyncSession, scope: Scope, tariff_id: int) -> Tariff | None:
+async def get_owned(session: AsyncSession, scope: Scope, tariff_id: int) -> Tariff | None:
+    """A tariff a tenant in scope owns: one the caller may assign."""
     return await session.scalar(
         sa.select(Tariff).where(
             Tariff.id == tariff_id, scope.owned_by_visible_tenant(Tariff.tenant_id)
@@ -30,12 +31,20 @@ async def get(session: AsyncSession, scope: Scope, tariff_id: int) -> Tariff | N
     )
 
 
+async def get(session: AsyncSession, scope: Scope, tariff_id: int) -> Tariff | None:
+    """A tariff the caller may read (its own, or one it or its customers pay)."""
+    return await session.scalar(
+        sa.select(Tariff).where(Tariff.id == tariff_id, scope.tariffs(Tariff.id, Tariff.tenant_id))
+    )
+
+
 async def by_ids(session: AsyncSession, scope: Scope, ids: Sequence[int]) -> list[Tariff]:
+    """The tariffs the caller may read, of these ids."""
     return list(
         (
             await session.scalars(
                 sa.select(Tariff).where(
-                    any_of(Tariff.id, ids), scope.owned_by_visible_tenant(Tariff.tenant_id)
+                    any_of(Tariff.id, ids), scope.tariffs(Tariff.id, Tariff.tenant_id)
                 )
             )
         ).all()

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.auth.principal import Principal
 from tenantry.auth.scope import Scope
-from tenantry.core.errors import ErrorCode, Field, Problems, not_found
+from tenantry.core.errors import ErrorCode, Field, Problems, forbidden, not_found
 from tenantry.ledger.limits import MAX_AMOUNT, MAX_QUANTITY, check_bound, check_typed_amount
 from tenantry.ledger.money import fits_ledger
 from tenantry.tariffs import repository as repo
@@ -17,7 +17,7 @@ from tenantry.tenants import rules as tenant_rules
 from tenantry.tenants.errors import tenant_not_found
 from tenantry.tenants.models import Tenant
 
-# Prices and increments keep the ledger's six decimal places.
+# Prices, increments and minimums keep the ledger's six decimal places.
 RATE_SCALE = 6
 
 
@@ -26,6 +26,8 @@ class NewRate:
     kind: UsageKind
     unit_price: Decimal
     increment: Decimal = Decimal(1)
+    # In the quantity's unit, like the increment (VOICE: seconds).
+    minimum: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,8 @@ def _check_rate_part(
     *,
     zero_ok: bool,
 ) -> None:
-    """A unit price or increment: positive (or zero), within its bound, six places at most."""
+    """A unit price, increment or minimum: positive (or zero), within its bound, six places
+    at most."""
     if not value.is_finite() or value < 0 or (value == 0 and not zero_ok):
         more = "zero or more" if zero_ok else "more than zero"
         problems.add(ErrorCode.INVALID, f"{what} must be {more}.", field)
@@ -84,6 +87,9 @@ async def create_tariff(session: AsyncSession, principal: Principal, new: NewTar
             MAX_QUANTITY,
             zero_ok=False,
         )
+        _check_rate_part(
+            problems, rate.minimum, (*field, "minimum"), "Minimum", MAX_QUANTITY, zero_ok=True
+        )
     fee = new.monthly_fee_per_endpoint
     fee_field = ("input", "monthlyFeePerEndpoint")
     if fee is not None:
@@ -97,7 +103,13 @@ async def create_tariff(session: AsyncSession, principal: Principal, new: NewTar
         tenant_id=owner.id, name=name, currency=owner.currency, monthly_fee_per_endpoint=fee
     )
     rates = [
-        TariffRate(tenant_id=owner.id, kind=r.kind, unit_price=r.unit_price, increment=r.increment)
+        TariffRate(
+            tenant_id=owner.id,
+            kind=r.kind,
+            unit_price=r.unit_price,
+            increment=r.increment,
+            minimum=r.minimum,
+        )
         for r in new.rates
     ]
     return await repo.add(session, tariff, rates)
@@ -106,10 +118,17 @@ async def create_tariff(session: AsyncSession, principal: Principal, new: NewTar
 async def resolve_assignable(
     session: AsyncSession, scope: Scope, tariff_id: int | None, field: Field
 ) -> Tariff:
-    """A tariff the caller can see, or NOT_FOUND (same as a bad id)."""
-    tariff = None if tariff_id is None else await repo.get(session, scope, tariff_id)
-    if tariff is None:
+    """A tariff a tenant in the caller's scope owns; NOT_FOUND (same as a bad id) for one
+    it cannot see, FORBIDDEN for one it may only read (one it or its customers pay)."""
+    if tariff_id is None:
         raise not_found(field, "tariff")
+    tariff = await repo.get_owned(session, scope, tariff_id)
+    if tariff is None:
+        if await repo.get(session, scope, tariff_id) is None:
+            raise not_found(field, "tariff")
+        raise forbidden(
+            "This tariff belongs to a tenant above: it can be read, not assigned.", field
+        )
     return tariff
 
 

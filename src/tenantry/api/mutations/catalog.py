@@ -11,6 +11,10 @@ from tenantry.api.mutations.tenants import TenantPayload
 from tenantry.api.relay import decode_id
 from tenantry.api.roles import requires
 from tenantry.api.types.catalog import (
+    INCREMENT,
+    MINIMUM,
+    UNIT_PRICE,
+    UNITS,
     SponsorOperatorType,
     TariffType,
     to_gql_operator,
@@ -24,11 +28,12 @@ from tenantry.tariffs.models import UsageKind
 from tenantry.tariffs.service import NewRate, NewTariff
 
 
-@strawberry.input
+@strawberry.input(description=UNITS)
 class TariffRateInput:
     kind: UsageKind
-    unit_price: Decimal
-    increment: Decimal = Decimal(1)
+    unit_price: Decimal = strawberry.field(description=UNIT_PRICE)
+    increment: Decimal = strawberry.field(default=Decimal(1), description=INCREMENT)
+    minimum: Decimal = strawberry.field(default=Decimal(0), description=MINIMUM)
 
 
 @strawberry.input
@@ -69,7 +74,7 @@ class CatalogMutations:
         command = NewTariff(
             owner_id=decode_id(input.owner_id, "Tenant"),
             name=input.name,
-            rates=[NewRate(r.kind, r.unit_price, r.increment) for r in input.rates],
+            rates=[NewRate(r.kind, r.unit_price, r.increment, r.minimum) for r in input.rates],
             monthly_fee_per_endpoint=input.monthly_fee_per_endpoint,
         )
         return await mutate(

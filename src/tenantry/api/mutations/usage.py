@@ -24,7 +24,7 @@ class UsageRecordInput:
     endpoint_id: strawberry.ID
     kind: UsageKind
     quantity: Decimal = strawberry.field(
-        description="MB for DATA, messages for SMS, minutes for VOICE."
+        description="MB for DATA, messages for SMS, seconds for VOICE."
     )
     occurred_at: datetime
 

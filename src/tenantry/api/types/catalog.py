@@ -17,7 +17,27 @@ if TYPE_CHECKING:
 
 TenantRef = Annotated["TenantType", strawberry.lazy("tenantry.api.types.tenant")]
 
-strawberry.enum(UsageKind, description="DATA is priced per MB, SMS per message, VOICE per minute.")
+strawberry.enum(
+    UsageKind,
+    description="DATA quantities are in MB, SMS in messages, VOICE in seconds. "
+    "Prices are per MB, per message, per minute.",
+)
+
+UNITS = (
+    "Units: DATA quantities in MB, SMS in messages, VOICE in seconds; unitPrice is per MB, "
+    'per message, per minute. VOICE "60/1" billing (a first minute, then per second) is '
+    '{minimum: "60", increment: "1"}; "60/60" (whole minutes) is {minimum: "60", '
+    'increment: "60"}.'
+)
+UNIT_PRICE = "Per MB (DATA), per message (SMS), per minute (VOICE)."
+INCREMENT = (
+    "In the quantity's unit (VOICE: seconds): the billable quantity is rounded up to a "
+    "multiple of this."
+)
+MINIMUM = (
+    "In the quantity's unit (VOICE: seconds): a record is billed for at least this much "
+    "(a record of zero is billed nothing)."
+)
 
 
 @strawberry.type(name="SponsorOperator")
@@ -30,37 +50,45 @@ def to_gql_operator(row: SponsorOperator) -> SponsorOperatorType:
     return SponsorOperatorType(id=row.id, name=row.name)
 
 
-@strawberry.type
+@strawberry.type(description=UNITS)
 class TariffRate:
     kind: UsageKind
-    unit_price: Decimal = strawberry.field(
-        description="Price of one increment's worth of units, per unit."
-    )
-    increment: Decimal = strawberry.field(
-        description="Quantities are rounded up to a multiple of this."
-    )
+    unit_price: Decimal = strawberry.field(description=UNIT_PRICE)
+    increment: Decimal = strawberry.field(description=INCREMENT)
+    minimum: Decimal = strawberry.field(description=MINIMUM)
 
 
-@strawberry.type(name="Tariff", description="A price list owned by a tenant, in its currency.")
+@strawberry.type(
+    name="Tariff",
+    description="A price list owned by a tenant, in its currency. You read the tariffs you own, "
+    "and read-only those you and your customers pay.",
+)
 class TariffType(relay.Node):
     id: relay.NodeID[int]
     name: str
     currency: str
     _row: strawberry.Private[Tariff]
 
-    @strawberry.field
-    async def owner(self, info: Info) -> TenantRef:
+    @strawberry.field(
+        description="Null when you cannot see the owner: a sub-tenant reads the tariff its "
+        "parent charges it and those its customers pay, not its parent."
+    )
+    async def owner(self, info: Info) -> TenantRef | None:
         from tenantry.api.types.tenant import to_gql_tenant
 
         row = await info.context.loaders.tenant_by_id.load(self._row.tenant_id)
-        assert row is not None  # a tariff is only visible when its owner is
-        return to_gql_tenant(row)
+        return None if row is None else to_gql_tenant(row)
 
     @strawberry.field
     async def rates(self, info: Info) -> list[TariffRate]:
         rows = await info.context.loaders.tariff_rates.load(self.id)
         return [
-            TariffRate(kind=r.kind, unit_price=plain(r.unit_price), increment=plain(r.increment))
+            TariffRate(
+                kind=r.kind,
+                unit_price=plain(r.unit_price),
+                increment=plain(r.increment),
+                minimum=plain(r.minimum),
+            )
             for r in rows
         ]
 

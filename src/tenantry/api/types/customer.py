@@ -45,7 +45,10 @@ class CustomerType(relay.Node):
         assert row is not None  # a customer is only visible when its tenant is
         return to_gql_tenant(row)
 
-    @strawberry.field(description="Null when the customer is free, or the tariff is an ancestor's.")
+    @strawberry.field(
+        description="What the customer pays (read-only when a tenant above owns it); "
+        "null when it is free."
+    )
     async def tariff(self, info: Info) -> TariffType | None:
         if self._row.tariff_id is None:
             return None

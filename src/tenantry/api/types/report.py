@@ -21,7 +21,9 @@ DOWNLOAD_PATH = "/reports/{id}/usage.csv"
 
 
 @strawberry.type(
-    name="UsageReport", description="A CSV of usage per endpoint and kind, built in the background."
+    name="UsageReport",
+    description="A CSV of usage per endpoint and kind, built in the background. "
+    "Quantities are in MB (DATA), messages (SMS) and seconds (VOICE).",
 )
 class UsageReportType(relay.Node):
     id: relay.NodeID[int]

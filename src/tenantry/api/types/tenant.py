@@ -99,11 +99,17 @@ class TenantType(relay.Node):
             after=after,
         )
 
-    @strawberry.field(description="What the parent charges for this tenant's usage; null = free.")
+    @strawberry.field(
+        description="What the parent charges for this tenant's usage (readable by the tenant, "
+        "read-only, with its owner null); null = free."
+    )
     async def tenant_tariff(self, info: Info) -> TariffRef | None:
         return await _tariff(info, self._row.tenant_tariff_id)
 
-    @strawberry.field(description="Given to new customers that name no tariff.")
+    @strawberry.field(
+        description="Given to new customers that name no tariff (readable by the tenant, "
+        "read-only, when a tenant above owns it)."
+    )
     async def default_customer_tariff(self, info: Info) -> TariffRef | None:
         return await _tariff(info, self._row.default_customer_tariff_id)
 

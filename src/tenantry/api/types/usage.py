@@ -21,13 +21,15 @@ from tenantry.usage.repository import UsageOwner, Window, row_key
 if TYPE_CHECKING:
     from tenantry.api.types.customer import EndpointType
 
+QUANTITY = "As recorded (before minimums and increments): MB, messages, or seconds for VOICE."
+
 EndpointRef = Annotated["EndpointType", strawberry.lazy("tenantry.api.types.customer")]
 
 
 @strawberry.type
 class UsageTotal:
     kind: UsageKind
-    quantity: Decimal
+    quantity: Decimal = strawberry.field(description=QUANTITY)
     cost: Money = strawberry.field(description="What this tenant or customer was charged for it.")
     revenue: Money = strawberry.field(
         description="What this tenant charged the level below for it."
@@ -37,7 +39,7 @@ class UsageTotal:
 @strawberry.type
 class EndpointUsage:
     kind: UsageKind
-    quantity: Decimal
+    quantity: Decimal = strawberry.field(description=QUANTITY)
     cost: Money
     _endpoint_id: strawberry.Private[int]
 

@@ -1,0 +1,127 @@
+"""Migrations that change data, run on a database that has data.
+
+0012 (voice by the second): VOICE quantities and increments go from minutes to seconds,
+rates get a minimum of 0, rated charges stay; the downgrade brings minutes back.
+"""
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from decimal import Decimal
+
+import asyncpg
+import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import make_url
+
+from tenantry.db.migrate import alembic_config
+
+VOICE = "0012"
+
+# A tenant that owns a tariff (DATA and VOICE rates), one customer and endpoint, and usage of
+# both kinds rated before the upgrade (VOICE in minutes: 2.5 min and 0.1 min).
+DATA_AT_PREVIOUS_REVISION = """
+INSERT INTO tenants (id, kind, name, moniker, path, scope_path, subscription_types,
+                     inherit_sponsor_operators, currency, is_partner, partner_access, status)
+OVERRIDING SYSTEM VALUE
+VALUES (1, 'ROOT', 'Platform', 'platform', '{1}', '{1}', '{INTEGRATED}', false, 'EUR', false,
+        false, 'ACTIVE');
+INSERT INTO accounts (id, tenant_id, owner_kind, currency, credit_limit, balance)
+OVERRIDING SYSTEM VALUE VALUES (1, 1, 'CUSTOMER', 'EUR', 0, 0);
+INSERT INTO tariffs (id, tenant_id, name, currency) OVERRIDING SYSTEM VALUE
+VALUES (1, 1, 'Standard', 'EUR');
+INSERT INTO tariff_rates (tariff_id, kind, tenant_id, unit_price, increment)
+VALUES (1, 'VOICE', 1, 0.05, 0.5), (1, 'DATA', 1, 0.01, 1);
+INSERT INTO customers (id, tenant_id, name, subscription_type, account_id, tariff_id)
+OVERRIDING SYSTEM VALUE VALUES (1, 1, 'Customer', 'INTEGRATED', 1, 1);
+INSERT INTO sponsor_operators (id, tenant_id, name) OVERRIDING SYSTEM VALUE VALUES (1, 1, 'Op');
+INSERT INTO endpoints (id, tenant_id, customer_id, name, iccid, sponsor_operator_id)
+OVERRIDING SYSTEM VALUE VALUES (1, 1, 1, 'SIM', '8944000000000000001', 1);
+INSERT INTO usage_records (tenant_id, customer_id, endpoint_id, kind, quantity, depth, charges,
+                           occurred_at, event_id)
+VALUES (1, 1, 1, 'VOICE', 2.5, 0, '{0.125}', '2026-11-15T12:00:00Z', 'call'),
+       (1, 1, 1, 'VOICE', 0.1, 0, '{0.025}', '2026-11-15T12:01:00Z', 'short-call'),
+       (1, 1, 1, 'DATA', 10.5, 0, '{0.11}', '2026-11-15T12:02:00Z', 'data');
+"""
+
+
+def _plain(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture
+async def empty_database(server_url: str) -> AsyncIterator[str]:
+    """A database of its own, with no schema yet."""
+    name = f"tenantry_migrations_{os.getpid()}"
+    admin = await asyncpg.connect(_plain(server_url))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield make_url(_plain(server_url)).set(database=name).render_as_string(hide_password=False)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+async def migrate(url: str, direction: str, revision: str) -> None:
+    # Alembic's async env runs its own event loop, so keep it off this one.
+    action = command.upgrade if direction == "up" else command.downgrade
+    await asyncio.to_thread(action, alembic_config(url), revision)
+
+
+async def rows(url: str, sql: str) -> list[tuple[object, ...]]:
+    connection = await asyncpg.connect(url)
+    try:
+        return [tuple(row) for row in await connection.fetch(sql)]
+    finally:
+        await connection.close()
+
+
+RATES = "SELECT kind, increment, unit_price FROM tariff_rates ORDER BY kind"
+USAGE = "SELECT event_id, kind, quantity, charges FROM usage_records ORDER BY event_id"
+
+
+async def test_voice_minutes_become_seconds_and_come_back(empty_database: str) -> None:
+    url = empty_database
+    previous = ScriptDirectory.from_config(alembic_config(url)).get_revision(VOICE).down_revision
+    assert isinstance(previous, str)
+    await migrate(url, "up", previous)
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(DATA_AT_PREVIOUS_REVISION)
+    finally:
+        await connection.close()
+
+    await migrate(url, "up", VOICE)
+    # Increments in seconds (0.5 min = 30 s), prices still per minute, minimum 0 everywhere.
+    assert await rows(
+        url, "SELECT kind, increment, unit_price, minimum FROM tariff_rates ORDER BY kind"
+    ) == [
+        ("DATA", Decimal("1"), Decimal("0.01"), Decimal("0")),
+        ("VOICE", Decimal("30"), Decimal("0.05"), Decimal("0")),
+    ]
+    # 2.5 min = 150 s, 0.1 min = 6 s; DATA and every charge as they were.
+    assert await rows(url, USAGE) == [
+        ("call", "VOICE", Decimal("150"), [Decimal("0.125")]),
+        ("data", "DATA", Decimal("10.5"), [Decimal("0.11")]),
+        ("short-call", "VOICE", Decimal("6"), [Decimal("0.025")]),
+    ]
+    # The new column refuses a negative minimum.
+    connection = await asyncpg.connect(url)
+    try:
+        with pytest.raises(asyncpg.CheckViolationError):
+            await connection.execute("UPDATE tariff_rates SET minimum = -1")
+    finally:
+        await connection.close()
+
+    await migrate(url, "down", previous)
+    assert await rows(url, RATES) == [
+        ("DATA", Decimal("1"), Decimal("0.01")),
+        ("VOICE", Decimal("0.5"), Decimal("0.05")),
+    ]
+    assert await rows(url, USAGE) == [
+        ("call", "VOICE", Decimal("2.5"), [Decimal("0.125")]),
+        ("data", "DATA", Decimal("10.5"), [Decimal("0.11")]),
+        ("short-call", "VOICE", Decimal("0.1"), [Decimal("0.025")]),
+    ]
