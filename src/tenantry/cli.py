@@ -107,7 +107,12 @@ def worker(
     url = _setup(settings)
 
     async def work() -> None:
-        db = Database.connect(url, pool_size=concurrency + 2, max_overflow=2)
+        db = Database.connect(
+            url,
+            pool_size=concurrency + 2,
+            max_overflow=2,
+            statement_timeout_ms=settings.job_statement_timeout_ms,
+        )
         jobs = create_job_app(url)
         try:
             async with jobs.open_async():

@@ -13,6 +13,9 @@ from tenantry.partners.tasks import tasks as partner_tasks
 from tenantry.reports.tasks import BUILD_USAGE_REPORT
 from tenantry.reports.tasks import tasks as report_tasks
 
+# Jobs a worker runs at once, unless told otherwise.
+WORKER_CONCURRENCY = 2
+
 
 def create_job_app(database_url: str) -> procrastinate.App:
     # procrastinate speaks to PostgreSQL through psycopg 3; the application uses asyncpg.
@@ -36,7 +39,7 @@ async def run_worker(
     *,
     wait: bool = True,
     name: str | None = None,
-    concurrency: int = 2,
+    concurrency: int = WORKER_CONCURRENCY,
 ) -> None:
     await jobs.run_worker_async(
         wait=wait,

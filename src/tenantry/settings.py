@@ -38,6 +38,14 @@ class Settings(BaseSettings):
     max_query_depth: int = 15
     max_aliases: int = 30
     max_tokens: int = 10_000
+    # Rows an operation may touch, counted before it runs (see api/cost.py).
+    max_query_cost: int = 200_000
+    # Milliseconds any one SQL statement of an API request may run (0: no limit).
+    statement_timeout_ms: int = 5_000
+    # The same for background jobs (report builds, invoice runs); 0: no limit.
+    job_statement_timeout_ms: int = 0
+    # Seconds a request waits for a pooled database connection before a 503.
+    db_pool_timeout_seconds: float = 5.0
 
 
 @lru_cache(maxsize=1)

@@ -1,8 +1,9 @@
 """The schema extensions every request passes through: guards, limits, caches, masking."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
-from graphql import GraphQLError
+from graphql import ExecutionResult, GraphQLError
 from strawberry.extensions import (
     MaskErrors,
     MaxAliasesLimiter,
@@ -13,7 +14,14 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
-from tenantry.api.errors import UNEXPECTED_MESSAGE, is_unexpected, request_id_of
+from tenantry.api.cost import CostLimits, operation_cost
+from tenantry.api.errors import (
+    UNEXPECTED_MESSAGE,
+    database_failure,
+    database_failure_error,
+    is_unexpected,
+    request_id_of,
+)
 from tenantry.api.guard import RequireAuthentication
 from tenantry.settings import Settings
 
@@ -25,12 +33,53 @@ class MaskUnexpectedErrors(MaskErrors):
         super().__init__(should_mask_error=is_unexpected, error_message=UNEXPECTED_MESSAGE)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        # A database that is out of reach or too slow is not a bug: say so, without its text.
+        failure = database_failure(error.original_error) if error.original_error else None
+        if failure is not None:
+            return database_failure_error(failure, error)
         masked = super().anonymise_error(error)
         masked.extensions = {
             "code": "INTERNAL_SERVER_ERROR",
             "requestId": request_id_of(self.execution_context.context),
         }
         return masked
+
+
+class QueryCostLimiter(SchemaExtension):
+    """Refuses, before execution, an operation that may touch more rows than the budget
+    (see ``api/cost.py``), and reports every executed operation's cost in ``extensions``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.budget = settings.max_query_cost
+        self.limits = CostLimits(settings.default_page_size, settings.max_page_size)
+        self.cost: int | None = None
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        # An earlier guard may have answered already (e.g. authentication).
+        if context.result is None and context.graphql_document is not None:
+            self.cost = operation_cost(
+                context.schema._schema,
+                context.graphql_document,
+                context.operation_name,
+                context.variables,
+                self.limits,
+            )
+            if self.cost > self.budget:
+                context.result = ExecutionResult(data=None, errors=[self._too_costly(self.cost)])
+        yield
+
+    def _too_costly(self, cost: int) -> GraphQLError:
+        return GraphQLError(
+            f"This query may touch {cost:,} rows, over the limit of {self.budget:,}: ask for "
+            "smaller pages (first:) or fewer nested lists, and page through the rest.",
+            extensions={"code": "QUERY_TOO_COSTLY", "cost": cost, "budget": self.budget},
+        )
+
+    def get_results(self) -> dict[str, Any]:
+        if self.cost is None:
+            return {}
+        return {"cost": {"requested": self.cost, "budget": self.budget}}
 
 
 def _shared(extension: SchemaExtension) -> Callable[[], SchemaExtension]:
@@ -48,6 +97,7 @@ def schema_extensions(
         _shared(QueryDepthLimiter(max_depth=settings.max_query_depth)),
         _shared(MaxAliasesLimiter(max_alias_count=settings.max_aliases)),
         RequireAuthentication,
+        lambda: QueryCostLimiter(settings),
         # Classes, not instances: Strawberry then makes one per request, so the request id
         # an instance reads from its execution context is never another request's.
         MaskUnexpectedErrors,

@@ -10,9 +10,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.types.unset import UNSET, UnsetType
 
 from tenantry.api.context import Context
+from tenantry.api.errors import RETRY_AFTER_SECONDS, SERVICE_UNAVAILABLE
 from tenantry.auth.principal import Principal
 from tenantry.auth.service import authenticate
 from tenantry.db.engine import Database
@@ -25,6 +27,15 @@ def graphiql_assets_dir() -> Path:
     """The GraphiQL, React and graphql-ws bundles, as published, from a PyPI package."""
     package = resources.files("graphene_django_graphiql_static")
     return Path(str(package / "static" / "graphene_django_graphiql_static"))
+
+
+def _unavailable(data: GraphQLHTTPResponse | list[GraphQLHTTPResponse]) -> bool:
+    results = data if isinstance(data, list) else [data]
+    errors = [e for r in results for e in r.get("errors") or ()]
+    return any(
+        isinstance(e, dict) and (e.get("extensions") or {}).get("code") == SERVICE_UNAVAILABLE
+        for e in errors
+    )
 
 
 def _bearer(headers: Any) -> str | None:
@@ -78,6 +89,17 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(self.ide_html)
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if _unavailable(response_data):
+            response.status_code = 503
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
