@@ -87,7 +87,7 @@ def create_app(
             statement_timeout_ms=settings.statement_timeout_ms,
         )
         # Jobs get their own pool and statement timeout: a report build is not an API call.
-        jobs_db = Database.connect(
+        app.state.jobs_db = jobs_db = Database.connect(
             database_url,
             pool_size=WORKER_CONCURRENCY + 1,
             max_overflow=2,
