@@ -66,6 +66,18 @@ async def locked(database_url: str, table: str) -> AsyncIterator[asyncpg.Connect
         await connection.close()
 
 
+async def wait_for_lock_waiter(locker: asyncpg.Connection, *, terminate: bool = False) -> None:
+    """Until a backend waits on the locker's lock; ``terminate`` ends that backend."""
+    waiter = "pg_terminate_backend(pid)" if terminate else "pid"
+    while not await locker.fetchval(
+        f"SELECT count({waiter}) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    ):
+        # Within its transaction the locker would keep seeing the first snapshot.
+        await locker.execute("SELECT pg_stat_clear_snapshot()")
+        await asyncio.sleep(0.05)
+
+
 def assert_unavailable(response: httpx.Response) -> dict[str, Any]:
     assert response.status_code == 503, response.text
     assert response.headers["retry-after"] == "1"
@@ -148,13 +160,7 @@ async def test_a_connection_lost_while_resolving_answers_503(
         )
         # The server goes away under the request's statement (as in a restart or failover).
         # The server goes away under the request's statement (as in a restart or failover).
-        while not await locker.fetchval(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        ):
-            # Within its transaction the locker would keep seeing the first snapshot.
-            await locker.execute("SELECT pg_stat_clear_snapshot()")
-            await asyncio.sleep(0.05)
+        await wait_for_lock_waiter(locker, terminate=True)
         response = await request
     body = assert_unavailable(response)
     assert [e["extensions"]["code"] for e in body["errors"]] == ["SERVICE_UNAVAILABLE"]
@@ -178,3 +184,36 @@ async def test_a_database_that_is_down_answers_503_in_json(
     assert assert_unavailable(graphql) == UNAVAILABLE
     assert assert_unavailable(ready)["status"] == "unavailable"
     assert assert_unavailable(download) == UNAVAILABLE
+
+
+async def test_costly_queries_wait_their_turn_and_small_ones_do_not(
+    db: Database, database_url: str, jobs: procrastinate.App, world: World
+) -> None:
+    """One costly query at a time: while one waits on a lock, the next costly one is told to
+    retry later; a small one is answered at once."""
+    settings = Settings(
+        database_url=database_url,
+        costly_query_cost=20,
+        costly_query_concurrency=1,
+        costly_query_wait_seconds=0.2,
+    )
+    costly = "query($id: ID!) { tenant(id: $id) { customers { totalCount } } }"
+    small = "{ viewer { tenant { moniker } } }"
+    variables = {"id": gid("Tenant", world.a.id)}
+    async with (
+        client_of(create_app(settings, db=db, jobs=jobs)) as gql,
+        locked(database_url, "customers") as locker,
+    ):
+        first = asyncio.create_task(gql.post(costly, variables, world.root_admin.token))
+        await wait_for_lock_waiter(locker)  # the first one is in, waiting on the lock
+        second = await gql.post(costly, variables, world.root_admin.token)
+        quick = await gql.post(small, token=world.root_admin.token)
+        assert not first.done()
+        answered = await first
+    assert assert_unavailable(second) == {
+        "data": None,
+        **UNAVAILABLE,
+        "extensions": {"cost": {"requested": 22, "budget": 200_000}},
+    }
+    assert quick.json()["data"] == {"viewer": {"tenant": {"moniker": "platform"}}}
+    assert answered.json()["data"] == {"tenant": {"customers": {"totalCount": 0}}}

@@ -1,6 +1,7 @@
 """The schema extensions every request passes through: guards, limits, caches, masking."""
 
-from collections.abc import Callable, Iterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from graphql import ExecutionResult, GraphQLError
@@ -16,6 +17,7 @@ from strawberry.extensions import (
 
 from tenantry.api.cost import CostLimits, operation_cost
 from tenantry.api.errors import (
+    SERVICE_UNAVAILABLE,
     UNEXPECTED_MESSAGE,
     database_failure,
     database_failure_error,
@@ -47,26 +49,48 @@ class MaskUnexpectedErrors(MaskErrors):
 
 class QueryCostLimiter(SchemaExtension):
     """Refuses, before execution, an operation that may touch more rows than the budget
-    (see ``api/cost.py``), and reports every executed operation's cost in ``extensions``."""
+    (see ``api/cost.py``), and reports every executed operation's cost in ``extensions``.
 
-    def __init__(self, settings: Settings) -> None:
+    Costly operations run a few at a time (``gate``): one event loop serves every request
+    of a process, and a handful of tree-sized answers would otherwise starve small ones.
+    One that cannot start within ``costly_query_wait_seconds`` is answered 503 (busy)."""
+
+    def __init__(self, settings: Settings, gate: asyncio.Semaphore) -> None:
         self.budget = settings.max_query_cost
+        self.costly = settings.costly_query_cost
+        self.wait = settings.costly_query_wait_seconds
         self.limits = CostLimits(settings.default_page_size, settings.max_page_size)
+        self.gate = gate
         self.cost: int | None = None
 
-    def on_execute(self) -> Iterator[None]:
+    async def on_execute(self) -> AsyncIterator[None]:
         context = self.execution_context
         # An earlier guard may have answered already (e.g. authentication).
-        if context.result is None and context.graphql_document is not None:
-            self.cost = operation_cost(
-                context.schema._schema,
-                context.graphql_document,
-                context.operation_name,
-                context.variables,
-                self.limits,
-            )
-            if self.cost > self.budget:
-                context.result = ExecutionResult(data=None, errors=[self._too_costly(self.cost)])
+        if context.result is not None or context.graphql_document is None:
+            yield
+            return
+        self.cost = operation_cost(
+            context.schema._schema,
+            context.graphql_document,
+            context.operation_name,
+            context.variables,
+            self.limits,
+        )
+        if self.cost > self.budget:
+            context.result = ExecutionResult(data=None, errors=[self._too_costly(self.cost)])
+        elif self.cost >= self.costly:
+            try:
+                async with asyncio.timeout(self.wait):
+                    await self.gate.acquire()
+            except TimeoutError:
+                busy = database_failure_error(SERVICE_UNAVAILABLE)
+                context.result = ExecutionResult(data=None, errors=[busy])
+            else:
+                try:
+                    yield
+                finally:
+                    self.gate.release()
+                return
         yield
 
     def _too_costly(self, cost: int) -> GraphQLError:
@@ -90,6 +114,7 @@ def _shared(extension: SchemaExtension) -> Callable[[], SchemaExtension]:
 def schema_extensions(
     settings: Settings,
 ) -> list[type[SchemaExtension] | Callable[[], SchemaExtension]]:
+    costly_gate = asyncio.Semaphore(settings.costly_query_concurrency)
     return [
         _shared(MaxTokensLimiter(max_token_count=settings.max_tokens)),
         _shared(ParserCache(maxsize=512)),
@@ -97,7 +122,7 @@ def schema_extensions(
         _shared(QueryDepthLimiter(max_depth=settings.max_query_depth)),
         _shared(MaxAliasesLimiter(max_alias_count=settings.max_aliases)),
         RequireAuthentication,
-        lambda: QueryCostLimiter(settings),
+        lambda: QueryCostLimiter(settings, costly_gate),
         # Classes, not instances: Strawberry then makes one per request, so the request id
         # an instance reads from its execution context is never another request's.
         MaskUnexpectedErrors,
