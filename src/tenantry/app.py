@@ -25,7 +25,7 @@ from tenantry.api.schema import build_schema
 from tenantry.api.types.report import DOWNLOAD_PATH
 from tenantry.api.view import ASSETS_PATH, GraphQLView, graphiql_assets_dir
 from tenantry.db.engine import Database
-from tenantry.jobs import WORKER_CONCURRENCY, create_job_app, run_worker
+from tenantry.jobs import connect_jobs_database, create_job_app, run_worker
 from tenantry.settings import Settings
 
 
@@ -60,6 +60,17 @@ async def database_unavailable(_: Request, exc: Exception) -> Response:
 DATABASE_ERRORS = (sa.exc.SQLAlchemyError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 
 
+def connect_api_database(url: str, settings: Settings) -> Database:
+    """The API's pool: a bounded wait for a connection and a timeout on every statement."""
+    return Database.connect(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
+        statement_timeout_ms=settings.statement_timeout_ms,
+    )
+
+
 def create_app(
     settings: Settings,
     *,
@@ -79,20 +90,8 @@ def create_app(
             yield
             return
         assert database_url is not None
-        app.state.db = Database.connect(
-            database_url,
-            pool_size=settings.db_pool_size,
-            max_overflow=settings.db_max_overflow,
-            pool_timeout=settings.db_pool_timeout_seconds,
-            statement_timeout_ms=settings.statement_timeout_ms,
-        )
-        # Jobs get their own pool and statement timeout: a report build is not an API call.
-        app.state.jobs_db = jobs_db = Database.connect(
-            database_url,
-            pool_size=WORKER_CONCURRENCY + 1,
-            max_overflow=2,
-            statement_timeout_ms=settings.job_statement_timeout_ms,
-        )
+        app.state.db = connect_api_database(database_url, settings)
+        jobs_db = connect_jobs_database(database_url, settings)
         app.state.jobs = create_job_app(database_url)
         async with app.state.jobs.open_async():
             worker = (

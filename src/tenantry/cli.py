@@ -100,19 +100,13 @@ def worker(
     concurrency: Annotated[int, typer.Option(help="Jobs this worker runs at once.")] = 2,
 ) -> None:
     """Run a background job worker (reports, invoices); start as many as you like."""
-    from tenantry.db.engine import Database
-    from tenantry.jobs import create_job_app, run_worker
+    from tenantry.jobs import connect_jobs_database, create_job_app, run_worker
 
     settings = get_settings()
     url = _setup(settings)
 
     async def work() -> None:
-        db = Database.connect(
-            url,
-            pool_size=concurrency + 2,
-            max_overflow=2,
-            statement_timeout_ms=settings.job_statement_timeout_ms,
-        )
+        db = connect_jobs_database(url, settings, concurrency)
         jobs = create_job_app(url)
         try:
             async with jobs.open_async():

@@ -12,6 +12,7 @@ from tenantry.db.engine import Database
 from tenantry.partners.tasks import tasks as partner_tasks
 from tenantry.reports.tasks import BUILD_USAGE_REPORT
 from tenantry.reports.tasks import tasks as report_tasks
+from tenantry.settings import Settings
 
 # Jobs a worker runs at once, unless told otherwise.
 WORKER_CONCURRENCY = 2
@@ -27,6 +28,19 @@ def create_job_app(database_url: str) -> procrastinate.App:
     app.add_tasks_from(partner_tasks, namespace="partners")
     app.add_tasks_from(auth_tasks, namespace="auth")
     return app
+
+
+def connect_jobs_database(
+    url: str, settings: Settings, concurrency: int = WORKER_CONCURRENCY
+) -> Database:
+    """The workers' own pool, with the jobs' statement timeout: a report build or an invoice
+    run is not an API call and must not be cut by the API's timeout."""
+    return Database.connect(
+        url,
+        pool_size=concurrency + 2,
+        max_overflow=2,
+        statement_timeout_ms=settings.job_statement_timeout_ms,
+    )
 
 
 async def enqueue_report(jobs: procrastinate.App, report_id: int) -> None:

@@ -13,8 +13,9 @@ import procrastinate
 import sqlalchemy as sa
 
 from tenantry.api.types.report import DOWNLOAD_PATH
-from tenantry.app import create_app
+from tenantry.app import connect_api_database, create_app
 from tenantry.db.engine import Database
+from tenantry.jobs import connect_jobs_database
 from tenantry.settings import Settings
 from tests.fixtures.graphql import GraphQLClient, client_of
 from tests.fixtures.world import World
@@ -105,18 +106,19 @@ async def test_a_statement_past_the_timeout_answers_timeout(
 
 
 async def test_api_requests_have_a_statement_timeout_and_jobs_do_not(database_url: str) -> None:
-    settings = Settings(
-        database_url=database_url,
-        statement_timeout_ms=1234,
-        job_statement_timeout_ms=0,
-        worker_in_server=False,
-    )
-    app = create_app(settings, database_url=database_url)
-    async with app.router.lifespan_context(app):
-        timeouts = []
-        for database in (app.state.db, app.state.jobs_db):
+    """The databases `tenantry serve` and `tenantry worker` make (a report build or an
+    invoice run may take longer than any API call should)."""
+    settings = Settings(statement_timeout_ms=1234, job_statement_timeout_ms=0)
+    timeouts = []
+    for database in (
+        connect_api_database(database_url, settings),
+        connect_jobs_database(database_url, settings),
+    ):
+        try:
             async with database.read() as session:
                 timeouts.append(await session.scalar(sa.text("SHOW statement_timeout")))
+        finally:
+            await database.dispose()
     assert timeouts == ["1234ms", "0"]
 
 
