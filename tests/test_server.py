@@ -87,6 +87,7 @@ class Server:
             timeout=10,
         )
         body: dict[str, object] = response.json()
+        body.pop("extensions", None)  # the cost report
         return body
 
 

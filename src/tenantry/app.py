@@ -5,22 +5,29 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
 import procrastinate
 import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from tenantry.api.downloads import download_usage_report
+from tenantry.api.errors import (
+    RETRY_AFTER_SECONDS,
+    SERVICE_UNAVAILABLE,
+    database_failure,
+    unavailable_body,
+)
 from tenantry.api.request_body import LimitRequestBody
 from tenantry.api.schema import build_schema
 from tenantry.api.types.report import DOWNLOAD_PATH
 from tenantry.api.view import ASSETS_PATH, GraphQLView, graphiql_assets_dir
 from tenantry.db.engine import Database
-from tenantry.jobs import create_job_app, supervise_worker
+from tenantry.jobs import connect_jobs_database, create_job_app, supervise_worker
 from tenantry.settings import Settings
 
 
@@ -34,8 +41,36 @@ async def readyz(request: Request) -> JSONResponse:
         async with db.read() as session:
             await session.execute(sa.text("SELECT 1"))
     except Exception as exc:
-        return JSONResponse({"status": "unavailable", "error": type(exc).__name__}, status_code=503)
+        return JSONResponse(
+            {"status": "unavailable", "error": type(exc).__name__},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     return JSONResponse({"status": "ready"})
+
+
+async def database_unavailable(_: Request, exc: Exception) -> Response:
+    """A database out of reach, or a pool with no connection free, outside GraphQL execution
+    (authentication, downloads): a JSON GraphQL error, 503 and Retry-After."""
+    if database_failure(exc) != SERVICE_UNAVAILABLE:
+        raise exc
+    return JSONResponse(
+        unavailable_body(), status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+    )
+
+
+DATABASE_ERRORS = (sa.exc.SQLAlchemyError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+
+
+def connect_api_database(url: str, settings: Settings) -> Database:
+    """The API's pool: a bounded wait for a connection and a timeout on every statement."""
+    return Database.connect(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
+        statement_timeout_ms=settings.statement_timeout_ms,
+    )
 
 
 def create_app(
@@ -57,14 +92,13 @@ def create_app(
             yield
             return
         assert database_url is not None
-        app.state.db = Database.connect(
-            database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
-        )
+        app.state.db = connect_api_database(database_url, settings)
+        jobs_db = connect_jobs_database(database_url, settings)
         app.state.jobs = create_job_app(database_url)
         async with app.state.jobs.open_async():
             worker = (
                 asyncio.create_task(
-                    supervise_worker(app.state.jobs, app.state.db, settings, name="server")
+                    supervise_worker(app.state.jobs, jobs_db, settings, name="server")
                 )
                 if settings.worker_in_server
                 else None
@@ -79,6 +113,7 @@ def create_app(
                     with contextlib.suppress(asyncio.CancelledError):
                         await worker
                 await app.state.db.dispose()
+                await jobs_db.dispose()
 
     graphql = GraphQLView(build_schema(settings), settings)
     app = Starlette(
@@ -94,6 +129,7 @@ def create_app(
         ],
         middleware=[Middleware(LimitRequestBody, max_bytes=settings.max_body_bytes)],
         lifespan=lifespan,
+        exception_handlers=dict.fromkeys(DATABASE_ERRORS, database_unavailable),
     )
     if db is not None:
         app.state.db, app.state.jobs = db, jobs

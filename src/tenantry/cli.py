@@ -104,14 +104,13 @@ def worker(
     concurrency: Annotated[int, typer.Option(help="Jobs this worker runs at once.")] = 2,
 ) -> None:
     """Run a background job worker (reports, invoices); start as many as you like."""
-    from tenantry.db.engine import Database
-    from tenantry.jobs import create_job_app, supervise_worker
+    from tenantry.jobs import connect_jobs_database, create_job_app, supervise_worker
 
     settings = get_settings()
     url = _setup(settings)
 
     async def work() -> None:
-        db = Database.connect(url, pool_size=concurrency + 2, max_overflow=2)
+        db = connect_jobs_database(url, settings, concurrency)
         jobs = create_job_app(url)
         task = asyncio.current_task()
         assert task is not None

@@ -55,6 +55,10 @@ async def retry_stalled_jobs_task(context: JobContext, timestamp: int) -> None:
     await retry_stalled_jobs(context.app, settings.job_stalled_after_seconds)
 
 
+# Jobs a worker runs at once, unless told otherwise.
+WORKER_CONCURRENCY = 2
+
+
 def create_job_app(database_url: str) -> procrastinate.App:
     # procrastinate speaks to PostgreSQL through psycopg 3; the application uses asyncpg.
     conninfo = (
@@ -68,6 +72,19 @@ def create_job_app(database_url: str) -> procrastinate.App:
     return app
 
 
+def connect_jobs_database(
+    url: str, settings: Settings, concurrency: int = WORKER_CONCURRENCY
+) -> Database:
+    """The workers' own pool, with the jobs' statement timeout: a report build or an invoice
+    run is not an API call and must not be cut by the API's timeout."""
+    return Database.connect(
+        url,
+        pool_size=concurrency + 2,
+        max_overflow=2,
+        statement_timeout_ms=settings.job_statement_timeout_ms,
+    )
+
+
 async def run_worker(
     jobs: procrastinate.App,
     db: Database,
@@ -75,7 +92,7 @@ async def run_worker(
     *,
     wait: bool = True,
     name: str | None = None,
-    concurrency: int = 2,
+    concurrency: int = WORKER_CONCURRENCY,
 ) -> None:
     settings = settings or Settings()
     await jobs.run_worker_async(

@@ -52,6 +52,19 @@ class Settings(BaseSettings):
     max_operations: int = 20
     max_fragments: int = 200
     max_input_list_length: int = 10_000
+    # Rows an operation may touch, counted before it runs (see api/cost.py).
+    max_query_cost: int = 200_000
+    # Operations costing at least this many rows run at most `costly_query_concurrency` at a
+    # time per process; one that waits longer than `costly_query_wait_seconds` gets a 503.
+    costly_query_cost: int = 10_000
+    costly_query_concurrency: int = 1
+    costly_query_wait_seconds: float = 10.0
+    # Milliseconds any one SQL statement of an API request may run (0: no limit).
+    statement_timeout_ms: int = 5_000
+    # The same for background jobs (report builds, invoice runs); 0: no limit.
+    job_statement_timeout_ms: int = 0
+    # Seconds a request waits for a pooled database connection before a 503.
+    db_pool_timeout_seconds: float = 5.0
 
 
 @lru_cache(maxsize=1)

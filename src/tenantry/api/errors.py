@@ -6,9 +6,12 @@ else, which is unexpected: logged in full with the request id, and masked for th
 """
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
+import asyncpg
 import orjson
+import sqlalchemy.exc
 import strawberry
 from graphql import GraphQLError
 from starlette.responses import Response
@@ -18,6 +21,13 @@ from tenantry.core.errors import ErrorCode, Problem
 log = logging.getLogger("tenantry.api")
 
 UNEXPECTED_MESSAGE = "Unexpected error."
+
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+UNAVAILABLE_MESSAGE = "The service is busy or its database is unavailable; retry later."
+TIMEOUT = "TIMEOUT"
+TIMEOUT_MESSAGE = "The request took too long and was stopped; ask for less (smaller pages)."
+# Seconds a client should wait before retrying a SERVICE_UNAVAILABLE answer.
+RETRY_AFTER_SECONDS = 1
 
 
 class ClientError(Exception):
@@ -44,6 +54,64 @@ def error_response(status_code: int, message: str, code: str) -> Response:
     """A refusal outside GraphQL execution, still in GraphQL's JSON error shape."""
     body = {"errors": [{"message": message, "extensions": {"code": code}}]}
     return Response(orjson.dumps(body), status_code, media_type="application/json")
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, what SQLAlchemy wrapped, and what caused it."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        orig = getattr(current, "orig", None)
+        todo += [orig if isinstance(orig, BaseException) else None]
+        todo += [current.__cause__, current.__context__]
+
+
+# Connection exceptions (class 08), server shutting down or starting, too many clients.
+_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
+# Cancelled by statement_timeout (or by an operator).
+_TIMEOUT_STATE = "57014"
+
+
+def database_failure(exc: BaseException) -> str | None:
+    """``SERVICE_UNAVAILABLE`` when the database cannot be reached or the pool is exhausted,
+    ``TIMEOUT`` when a statement ran past the statement timeout, else None."""
+    for cause in _chain(exc):
+        state = getattr(cause, "sqlstate", None)
+        if isinstance(state, str) and state == _TIMEOUT_STATE:
+            return TIMEOUT
+        if isinstance(state, str) and state.startswith(_UNAVAILABLE_STATES):
+            return SERVICE_UNAVAILABLE
+        if isinstance(
+            cause,
+            sqlalchemy.exc.TimeoutError  # no pooled connection came free in time
+            | asyncpg.PostgresConnectionError
+            | asyncpg.InterfaceError  # "connection is closed"
+            | OSError,  # refused, reset, unreachable, connect timed out
+        ):
+            return SERVICE_UNAVAILABLE
+        if isinstance(cause, sqlalchemy.exc.DBAPIError) and cause.connection_invalidated:
+            return SERVICE_UNAVAILABLE
+    return None
+
+
+def database_failure_error(code: str, error: GraphQLError | None = None) -> GraphQLError:
+    """The error a client sees for ``database_failure``'s codes: no SQL, a clear code."""
+    unavailable = code == SERVICE_UNAVAILABLE
+    return GraphQLError(
+        UNAVAILABLE_MESSAGE if unavailable else TIMEOUT_MESSAGE,
+        nodes=error.nodes if error else None,
+        path=error.path if error else None,
+        extensions={"code": code, **({"retryAfter": RETRY_AFTER_SECONDS} if unavailable else {})},
+    )
+
+
+def unavailable_body() -> dict[str, object]:
+    return {"errors": [database_failure_error(SERVICE_UNAVAILABLE).formatted]}
 
 
 def is_unexpected(error: GraphQLError) -> bool:
@@ -89,7 +157,11 @@ def request_id_of(context: Any) -> str:
 
 def log_unexpected(errors: list[GraphQLError], context: Any) -> None:
     for error in errors:
-        if is_unexpected(error):
+        if is_unexpected(error) and error.original_error is not None:
+            failure = database_failure(error.original_error)
+            if failure is not None:
+                log.warning("%s in request %s: %s", failure, request_id_of(context), error)
+                continue
             log.error(
                 "Unexpected error in %s (request %s)",
                 ".".join(str(p) for p in error.path or ()),

@@ -1,8 +1,10 @@
 """The schema extensions every request passes through: guards, limits, caches, masking."""
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
-from graphql import GraphQLError
+from graphql import ExecutionResult, GraphQLError
 from strawberry.extensions import (
     MaskErrors,
     MaxAliasesLimiter,
@@ -13,9 +15,13 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
+from tenantry.api.cost import CostLimits, operation_cost
 from tenantry.api.document_limits import MaxDefinitions
 from tenantry.api.errors import (
+    SERVICE_UNAVAILABLE,
     UNEXPECTED_MESSAGE,
+    database_failure,
+    database_failure_error,
     is_unexpected,
     request_id_of,
     with_cause_code,
@@ -41,12 +47,75 @@ class MaskUnexpectedErrors(MaskErrors):
         return super()._process_errors([with_cause_code(error) for error in errors])
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        # A database that is out of reach or too slow is not a bug: say so, without its text.
+        failure = database_failure(error.original_error) if error.original_error else None
+        if failure is not None:
+            return database_failure_error(failure, error)
         masked = super().anonymise_error(error)
         masked.extensions = {
             "code": "INTERNAL_SERVER_ERROR",
             "requestId": request_id_of(self.execution_context.context),
         }
         return masked
+
+
+class QueryCostLimiter(SchemaExtension):
+    """Refuses, before execution, an operation that may touch more rows than the budget
+    (see ``api/cost.py``), and reports every executed operation's cost in ``extensions``.
+
+    Costly operations run a few at a time (``gate``): one event loop serves every request
+    of a process, and a handful of tree-sized answers would otherwise starve small ones.
+    One that cannot start within ``costly_query_wait_seconds`` is answered 503 (busy)."""
+
+    def __init__(self, settings: Settings, gate: asyncio.Semaphore) -> None:
+        self.budget = settings.max_query_cost
+        self.costly = settings.costly_query_cost
+        self.wait = settings.costly_query_wait_seconds
+        self.limits = CostLimits(settings.default_page_size, settings.max_page_size)
+        self.gate = gate
+        self.cost: int | None = None
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        context = self.execution_context
+        # An earlier guard may have answered already (e.g. authentication).
+        if context.result is not None or context.graphql_document is None:
+            yield
+            return
+        self.cost = operation_cost(
+            context.schema._schema,
+            context.graphql_document,
+            context.operation_name,
+            context.variables,
+            self.limits,
+        )
+        if self.cost > self.budget:
+            context.result = ExecutionResult(data=None, errors=[self._too_costly(self.cost)])
+        elif self.cost >= self.costly:
+            try:
+                async with asyncio.timeout(self.wait):
+                    await self.gate.acquire()
+            except TimeoutError:
+                busy = database_failure_error(SERVICE_UNAVAILABLE)
+                context.result = ExecutionResult(data=None, errors=[busy])
+            else:
+                try:
+                    yield
+                finally:
+                    self.gate.release()
+                return
+        yield
+
+    def _too_costly(self, cost: int) -> GraphQLError:
+        return GraphQLError(
+            f"This query may touch {cost:,} rows, over the limit of {self.budget:,}: ask for "
+            "smaller pages (first:) or fewer nested lists, and page through the rest.",
+            extensions={"code": "QUERY_TOO_COSTLY", "cost": cost, "budget": self.budget},
+        )
+
+    def get_results(self) -> dict[str, Any]:
+        if self.cost is None:
+            return {}
+        return {"cost": {"requested": self.cost, "budget": self.budget}}
 
 
 def _shared(extension: SchemaExtension) -> Callable[[], SchemaExtension]:
@@ -57,6 +126,7 @@ def _shared(extension: SchemaExtension) -> Callable[[], SchemaExtension]:
 def schema_extensions(
     settings: Settings,
 ) -> list[type[SchemaExtension] | Callable[[], SchemaExtension]]:
+    costly_gate = asyncio.Semaphore(settings.costly_query_concurrency)
     return [
         _shared(MaxTokensLimiter(max_token_count=settings.max_tokens)),
         _shared(ParserCache(maxsize=512)),
@@ -69,6 +139,7 @@ def schema_extensions(
         RequireRoleBeforeInput,
         lambda: CheckInputBeforeCoercion(settings.max_input_list_length),
         HideSuggestionsFromAnonymous,
+        lambda: QueryCostLimiter(settings, costly_gate),
         # Classes, not instances: Strawberry then makes one per request, so the request id
         # an instance reads from its execution context is never another request's.
         MaskUnexpectedErrors,

@@ -13,11 +13,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.types.unset import UNSET, UnsetType
 
 from tenantry.api.context import Context
-from tenantry.api.errors import error_response
+from tenantry.api.errors import RETRY_AFTER_SECONDS, SERVICE_UNAVAILABLE, error_response
 from tenantry.auth.principal import Principal
 from tenantry.auth.service import authenticate
 from tenantry.db.engine import Database
@@ -33,6 +34,15 @@ def graphiql_assets_dir() -> Path:
 
 
 HTTP_ERROR_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+
+
+def _unavailable(data: GraphQLHTTPResponse | list[GraphQLHTTPResponse]) -> bool:
+    results = data if isinstance(data, list) else [data]
+    errors = [e for r in results for e in r.get("errors") or ()]
+    return any(
+        isinstance(e, dict) and (e.get("extensions") or {}).get("code") == SERVICE_UNAVAILABLE
+        for e in errors
+    )
 
 
 def _bearer(headers: Any) -> str | None:
@@ -104,6 +114,17 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(self.ide_html)
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if _unavailable(response_data):
+            response.status_code = 503
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)

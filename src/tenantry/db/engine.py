@@ -19,16 +19,28 @@ def asyncpg_url(url: str) -> str:
     return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 
 
-def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 20,
+    pool_timeout: float = 30.0,
+    statement_timeout_ms: int = 0,
+) -> AsyncEngine:
+    """``pool_timeout`` bounds the wait for a pooled connection and for a new one to open;
+    ``statement_timeout_ms`` (0: the server's default) bounds every statement run on it."""
+    # JIT costs tens of milliseconds on nested JSON-ish queries and never pays back here.
+    server_settings = {"jit": "off", "application_name": "tenantry"}
+    if statement_timeout_ms > 0:
+        # Sent with the connection's start-up packet: no round trip per request.
+        server_settings["statement_timeout"] = str(statement_timeout_ms)
     return create_async_engine(
         asyncpg_url(url),
         pool_size=pool_size,
         max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
         pool_pre_ping=True,
-        connect_args={
-            # JIT costs tens of milliseconds on nested JSON-ish queries and never pays back here.
-            "server_settings": {"jit": "off", "application_name": "tenantry"},
-        },
+        connect_args={"server_settings": server_settings, "timeout": pool_timeout},
     )
 
 
@@ -40,8 +52,22 @@ class Database:
     sessions: async_sessionmaker[AsyncSession]
 
     @classmethod
-    def connect(cls, url: str, *, pool_size: int = 10, max_overflow: int = 20) -> "Database":
-        engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow)
+    def connect(
+        cls,
+        url: str,
+        *,
+        pool_size: int = 10,
+        max_overflow: int = 20,
+        pool_timeout: float = 30.0,
+        statement_timeout_ms: int = 0,
+    ) -> "Database":
+        engine = create_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout=pool_timeout,
+            statement_timeout_ms=statement_timeout_ms,
+        )
         return cls(engine, async_sessionmaker(engine, expire_on_commit=False, autoflush=False))
 
     @asynccontextmanager
