@@ -150,7 +150,7 @@ async def test_bodies_up_to_the_cap_are_read(small_bodies: httpx.AsyncClient) ->
     response = await small_bodies.post(
         "/graphql", content=body, headers={"Content-Type": "application/json"}
     )
-    assert (response.status_code, response.json()) == (200, {"data": {"__typename": "Query"}})
+    assert (response.status_code, response.json()["data"]) == (200, {"__typename": "Query"})
 
 
 async def test_a_larger_body_is_refused_by_its_declared_length(
@@ -195,7 +195,7 @@ async def test_operations_per_document_are_capped(gql: GraphQLClient, world: Wor
         json={"query": operations(20), "operationName": "Q19"},
         headers={"Authorization": f"Bearer {token}"},
     )
-    assert response.json() == {"data": {"__typename": "Query"}}
+    assert response.json()["data"] == {"__typename": "Query"}
     refused = await gql.http.post(
         "/graphql",
         json={"query": operations(500), "operationName": "Q1"},
