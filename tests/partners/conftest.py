@@ -19,7 +19,13 @@ from tenantry.partners.invoice_service import InvoiceRequest
 from tenantry.partners.models import BillingEntity, Invoice, InvoiceLine, Plan, PlanKind, PlanPeriod
 from tenantry.tenants import repository as tenants_repo
 from tenantry.tenants.models import SubscriptionType, Tenant, TenantKind
-from tests.fixtures.factories import Actor, create_platform, create_tenant, platform_principal
+from tests.fixtures.factories import (
+    Actor,
+    create_actor,
+    create_platform,
+    create_tenant,
+    platform_principal,
+)
 
 TENANT, SUPPORT = PlanKind.TENANT, PlanKind.SUPPORT
 # "Now" for invoices of 2026 periods that, on the test machine's clock, may not have ended.
@@ -30,6 +36,11 @@ def at(
     year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
 ) -> datetime:
     return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _every_test_leaves_the_ledger_balanced(ledger_stays_balanced: None) -> None:
+    """Invoices post plan fees: see tests/fixtures/money.py."""
 
 
 @dataclass(frozen=True)
@@ -47,8 +58,18 @@ async def platform(db: Database) -> Platform:
     return Platform(*await create_platform(db))
 
 
-def acting_as(tenant: Tenant, role: Role = Role.ADMIN) -> Principal:
-    return Principal(user_id=0, tenant_id=tenant.id, role=role, is_platform=False, token_id=0)
+async def acting_as(
+    db: Database, platform: Platform, tenant: Tenant, role: Role = Role.ADMIN
+) -> Principal:
+    """A user of ``tenant`` with ``role`` (a real one: a plan fee records who issued it)."""
+    actor = await create_actor(db, platform.root, platform.admin, tenant, role)
+    return Principal(
+        user_id=actor.user.id,
+        tenant_id=tenant.id,
+        role=role,
+        is_platform=False,
+        token_id=actor.token_id,
+    )
 
 
 async def make_partner(
@@ -68,7 +89,10 @@ async def make_partner(
         partner.is_partner = True
         if billing_entity:
             entity = BillingEntity(
-                tenant_id=platform.root.id, name=f"{tenant.name} GmbH", country="DE"
+                tenant_id=platform.root.id,
+                name=f"{tenant.name} GmbH",
+                country="DE",
+                code=f"E{tenant.id}",
             )
             await partners_repo.add(session, entity)
             partner.billing_entity_id = entity.id

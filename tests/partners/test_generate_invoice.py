@@ -161,15 +161,17 @@ async def test_admins_of_the_partner_and_above_may_invoice(
     reseller = await create_tenant(db, platform.root, platform.admin, platform.root)
     partner = await billed_partner(db, platform, parent=reseller)
 
-    own = await generate(db, acting_as(partner), partner, NOV, DEC)
-    above = await generate(db, acting_as(reseller), partner, NOV, DEC)
+    own = await generate(db, await acting_as(db, platform, partner), partner, NOV, DEC)
+    above = await generate(db, await acting_as(db, platform, reseller), partner, NOV, DEC)
 
     assert above.id == own.id
 
 
 async def test_viewers_may_not_invoice(db: Database, platform: Platform) -> None:
     partner = await billed_partner(db, platform)
-    error = await refused(db, acting_as(partner, Role.VIEWER), partner.id, NOV, DEC)
+    error = await refused(
+        db, await acting_as(db, platform, partner, Role.VIEWER), partner.id, NOV, DEC
+    )
     assert codes(error) == [(None, ErrorCode.FORBIDDEN)]
     assert await row_counts(db) == (0, 0)
 
@@ -180,10 +182,10 @@ async def test_an_invisible_partner_is_not_found_like_a_bad_id(
     partner = await billed_partner(db, platform)
     sibling = await create_tenant(db, platform.root, platform.admin, platform.root)
 
-    unknown = await refused(db, acting_as(sibling), 10**9, NOV, DEC)
+    unknown = await refused(db, await acting_as(db, platform, sibling), 10**9, NOV, DEC)
     assert codes(unknown) == [("partnerId", ErrorCode.NOT_FOUND)]
 
-    hidden = await refused(db, acting_as(sibling), partner.id, NOV, DEC)
+    hidden = await refused(db, await acting_as(db, platform, sibling), partner.id, NOV, DEC)
     assert hidden.problems == unknown.problems
     assert await row_counts(db) == (0, 0)
 
