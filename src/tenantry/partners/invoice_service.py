@@ -123,6 +123,10 @@ async def invoice_partner(
         )
     code, year, sequence = await repo.next_number(session, billing_entity_id)
     number = f"{code}-{year}-{sequence:06d}"
+    # A zero invoice moves nothing: it has no fee and no transaction.
+    posting_id = (
+        None if total == 0 else await _post_plan_fee(session, partner, number, total, actor)
+    )
     invoice = Invoice(
         tenant_id=partner.id,
         billing_entity_id=billing_entity_id,
@@ -131,9 +135,7 @@ async def invoice_partner(
         currency=partner.currency,
         total=total,
         number=number,
-        posting_id=None
-        if total == 0
-        else await _post_plan_fee(session, partner, number, total, actor),
+        posting_id=posting_id,
     )
     await repo.add_invoice(session, invoice, lines)
     return invoice
