@@ -53,7 +53,16 @@ async def create_billing_entity(
     if code is None:
         code = await _default_code(session, cleaned)
     entity = BillingEntity(tenant_id=principal.tenant_id, name=cleaned, country=country, code=code)
-    await repo.add(session, entity)
+    try:
+        await repo.add(session, entity)
+    except IntegrityError as exc:  # a concurrent request took the name or code first
+        for constraint, field in (
+            ("uq_billing_entities_code", CODE_FIELD),
+            ("uq_billing_entities_name", ("input", "name")),
+        ):
+            if constraint in str(exc.orig):
+                raise DomainError.one(ErrorCode.TAKEN, "Taken a moment ago.", field) from exc
+        raise
     return entity
 
 
