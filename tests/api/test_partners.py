@@ -1,12 +1,14 @@
 """Partners and managed tenants: flags, catalogs, locked inheritance, the billing face."""
 
 from tests.fixtures.graphql import GraphQLClient
-from tests.fixtures.money import codes
+from tests.fixtures.money import codes, set_tenant
 from tests.fixtures.partners import CREATE_MANAGED, PartnerWorld, mutate
 from tests.fixtures.world import World
 from tests.ids import gid
 
 SET_PARTNER = "mutation($t: ID!, $on: Boolean!) { setPartner(input: {tenantId: $t, isPartner: $on}) { tenant { isPartner } userErrors { field code } } }"
+SET_PARTNER_WITH_ENTITY = "mutation($t: ID!, $e: ID!) { setPartner(input: {tenantId: $t, isPartner: true, billingEntityId: $e}) { tenant { isPartner billingEntity { code } } userErrors { field code } } }"
+CREATE_ENTITY = 'mutation($n: String!, $c: String) { createBillingEntity(input: {name: $n, country: "GB", code: $c}) { billingEntity { id code } userErrors { field code } } }'
 CATALOG = "query($id: ID!, $k: PlanKind!) { tenant(id: $id) { planCatalog(kind: $k) { name monthlyPrice { amount currency } } } }"
 FACE = """query($id: ID!) { node(id: $id) { ... on Tenant { name kind country currency partnerAccess
   billingEntity { name } tenantPlan { name } supportPlan { name } parent { moniker }
@@ -34,11 +36,72 @@ async def test_only_platform_admins_set_the_partner_flag(gql: GraphQLClient, wor
     assert codes(
         await mutate(gql, world.a1_admin.token, SET_PARTNER, t=gid("Tenant", world.b1.id), on=True)
     ) == [("input.tenantId", "NOT_FOUND")]
+    entity = await mutate(gql, world.root_admin.token, CREATE_ENTITY, n="Platform Ltd", c=None)
     assert (
         await mutate(
-            gql, world.root_admin.token, SET_PARTNER, t=gid("Tenant", world.a1x.id), on=True
+            gql,
+            world.root_admin.token,
+            SET_PARTNER_WITH_ENTITY,
+            t=gid("Tenant", world.a1x.id),
+            e=entity["billingEntity"]["id"],
         )
-    )["tenant"] == {"isPartner": True}
+    )["tenant"] == {"isPartner": True, "billingEntity": {"code": "PLA"}}
+
+
+async def test_the_partner_flag_requires_a_billing_entity(gql: GraphQLClient, world: World) -> None:
+    root = world.root_admin.token
+    # Even when the platform has exactly one entity, the admin names it: nothing is guessed.
+    entity = (await mutate(gql, root, CREATE_ENTITY, n="Platform Ltd", c="PLT"))["billingEntity"]
+    refused = await mutate(gql, root, SET_PARTNER, t=gid("Tenant", world.a1.id), on=True)
+    assert codes(refused) == [("input.billingEntityId", "INVALID")]
+    face = "query($id: ID!) { tenant(id: $id) { isPartner billingEntity { code } } }"
+    tenant = (await gql.data(face, {"id": gid("Tenant", world.a1.id)}, token=root))["tenant"]
+    assert tenant == {"isPartner": False, "billingEntity": None}
+
+    # A tenant that already has an entity keeps it when the flag goes on...
+    assert (await set_tenant(gql, root, world.a1.id, billingEntityId=entity["id"]))[
+        "userErrors"
+    ] == []
+    turned_on = await mutate(gql, root, SET_PARTNER, t=gid("Tenant", world.a1.id), on=True)
+    assert turned_on == {"tenant": {"isPartner": True}, "userErrors": []}
+    # ...and, a partner, cannot lose it.
+    assert codes(await set_tenant(gql, root, world.a1.id, billingEntityId=None)) == [
+        ("input.billingEntityId", "INVALID")
+    ]
+    tenant = (await gql.data(face, {"id": gid("Tenant", world.a1.id)}, token=root))["tenant"]
+    assert tenant == {"isPartner": True, "billingEntity": {"code": "PLT"}}
+
+
+async def test_billing_entity_codes_are_checked_unique_and_default_from_the_name(
+    gql: GraphQLClient, world: World
+) -> None:
+    root = world.root_admin.token
+
+    async def create(name: str, code: str | None) -> dict[str, object]:
+        return await mutate(gql, root, CREATE_ENTITY, n=name, c=code)
+
+    assert (await create("Phystack Ltd", None))["billingEntity"]["code"] == "PHY"
+    assert (await create("Phystack Holdings", None))["billingEntity"]["code"] == "PHY2"
+    assert (await create("Émile & Co", None))["billingEntity"]["code"] == "EMI"
+    assert (await create("—", None))["billingEntity"]["code"] == "BE"
+    assert (await create("Platform Ltd", "PLT"))["billingEntity"]["code"] == "PLT"
+    for name, code, error in (
+        ("Other 1", "PLT", "TAKEN"),
+        ("Other 2", "plt", "INVALID"),
+        ("Other 3", "P", "INVALID"),
+        ("Other 4", "ABCDEFGHIJK", "INVALID"),
+        ("Other 5", "PL-T", "INVALID"),
+        ("Other 6", "ＰＬＴ", "INVALID"),  # noqa: RUF001 - full-width letters are not ASCII
+    ):
+        assert codes(await create(name, code)) == [("input.code", error)], code
+    listed = await gql.data("{ billingEntities { code } }", token=root)
+    assert sorted(e["code"] for e in listed["billingEntities"]) == [
+        "BE",
+        "EMI",
+        "PHY",
+        "PHY2",
+        "PLT",
+    ]
 
 
 async def test_catalog_is_sorted_by_price_and_only_partners_have_one(

@@ -1,7 +1,6 @@
 """Ledger test helpers, and the check that every ledger test leaves the books balanced."""
 
 import uuid
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
@@ -19,10 +18,8 @@ from tests.fixtures.factories import Actor
 
 
 @pytest.fixture(autouse=True)
-async def ledger_stays_balanced(db: Database) -> AsyncIterator[None]:
-    yield
-    async with db.read() as session:
-        assert await ledger.check_invariants(session) == []
+def _every_test_leaves_the_ledger_balanced(ledger_stays_balanced: None) -> None:
+    """See tests/fixtures/money.py."""
 
 
 def principal(actor: Actor) -> Principal:

@@ -13,13 +13,21 @@ from tenantry.auth.models import Role
 from tenantry.auth.principal import Principal
 from tenantry.core.errors import DomainError, ErrorCode
 from tenantry.db.engine import Database
+from tenantry.ledger import repository as ledger_repo
+from tenantry.ledger.models import Account, LedgerTransaction, SystemPurpose, TransactionKind
 from tenantry.partners import invoice_service
 from tenantry.partners import repository as partners_repo
 from tenantry.partners.invoice_service import InvoiceRequest
 from tenantry.partners.models import BillingEntity, Invoice, InvoiceLine, Plan, PlanKind, PlanPeriod
 from tenantry.tenants import repository as tenants_repo
 from tenantry.tenants.models import SubscriptionType, Tenant, TenantKind
-from tests.fixtures.factories import Actor, create_platform, create_tenant, platform_principal
+from tests.fixtures.factories import (
+    Actor,
+    create_actor,
+    create_platform,
+    create_tenant,
+    platform_principal,
+)
 
 TENANT, SUPPORT = PlanKind.TENANT, PlanKind.SUPPORT
 # "Now" for invoices of 2026 periods that, on the test machine's clock, may not have ended.
@@ -30,6 +38,11 @@ def at(
     year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
 ) -> datetime:
     return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _every_test_leaves_the_ledger_balanced(ledger_stays_balanced: None) -> None:
+    """Invoices post plan fees: see tests/fixtures/money.py."""
 
 
 @dataclass(frozen=True)
@@ -47,8 +60,18 @@ async def platform(db: Database) -> Platform:
     return Platform(*await create_platform(db))
 
 
-def acting_as(tenant: Tenant, role: Role = Role.ADMIN) -> Principal:
-    return Principal(user_id=0, tenant_id=tenant.id, role=role, is_platform=False, token_id=0)
+async def acting_as(
+    db: Database, platform: Platform, tenant: Tenant, role: Role = Role.ADMIN
+) -> Principal:
+    """A user of ``tenant`` with ``role`` (a real one: a plan fee records who issued it)."""
+    actor = await create_actor(db, platform.root, platform.admin, tenant, role)
+    return Principal(
+        user_id=actor.user.id,
+        tenant_id=tenant.id,
+        role=role,
+        is_platform=False,
+        token_id=actor.token_id,
+    )
 
 
 async def make_partner(
@@ -58,7 +81,10 @@ async def make_partner(
     parent: Tenant | None = None,
     currency: str = "EUR",
     billing_entity: bool = True,
+    entity_id: int | None = None,
 ) -> Tenant:
+    """A partner with a billing entity of its own, or ``entity_id``'s, or (as data from
+    before the flag required one) none."""
     tenant = await create_tenant(
         db, platform.root, platform.admin, parent or platform.root, currency=currency
     )
@@ -66,12 +92,17 @@ async def make_partner(
         partner = await session.get(Tenant, tenant.id)
         assert partner is not None
         partner.is_partner = True
-        if billing_entity:
+        if billing_entity and entity_id is None:
             entity = BillingEntity(
-                tenant_id=platform.root.id, name=f"{tenant.name} GmbH", country="DE"
+                tenant_id=platform.root.id,
+                name=f"{tenant.name} GmbH",
+                country="DE",
+                code=f"E{tenant.id}",
             )
             await partners_repo.add(session, entity)
-            partner.billing_entity_id = entity.id
+            entity_id = entity.id
+        if billing_entity:
+            partner.billing_entity_id = entity_id
     return partner
 
 
@@ -190,3 +221,21 @@ async def row_counts(db: Database) -> tuple[int, int]:
         invoices = await session.scalar(sa.select(sa.func.count()).select_from(Invoice))
         lines = await session.scalar(sa.select(sa.func.count()).select_from(InvoiceLine))
     return int(invoices or 0), int(lines or 0)
+
+
+async def revenue(db: Database, currency: str) -> Decimal:
+    """What the platform's REVENUE account in ``currency`` holds: the sum of its postings."""
+    async with db.read() as session:
+        account = await session.scalar(
+            sa.select(Account).where(
+                Account.system_purpose == SystemPurpose.REVENUE, Account.currency == currency
+            )
+        )
+        return Decimal(0) if account is None else await ledger_repo.posted_sum(session, account.id)
+
+
+async def plan_fee_count(db: Database) -> int:
+    """PLAN_FEE transactions in the whole ledger."""
+    async with db.read() as session:
+        stmt = sa.select(sa.func.count()).where(LedgerTransaction.kind == TransactionKind.PLAN_FEE)
+        return int(await session.scalar(stmt) or 0)

@@ -13,6 +13,10 @@ import sqlalchemy as sa
 from tenantry.auth.models import Role
 from tenantry.core.errors import ErrorCode
 from tenantry.db.engine import Database
+from tenantry.ledger import repository as ledger_repo
+from tenantry.ledger import service as ledger
+from tenantry.ledger.limits import MAX_BALANCE
+from tenantry.ledger.models import LedgerTransaction, SystemPurpose, TransactionKind
 from tenantry.partners import invoice_repository, invoice_service
 from tenantry.partners.invoice_repository import BillablePeriod
 from tenantry.partners.invoice_service import InvoiceRequest
@@ -31,6 +35,7 @@ from tests.partners.conftest import (
     make_partner,
     make_plan,
     manage,
+    plan_fee_count,
     refused,
     row_counts,
 )
@@ -38,9 +43,12 @@ from tests.partners.conftest import (
 NOV, DEC = at(2026, 11, 1), at(2026, 12, 1)
 
 
-async def billed_partner(db: Database, platform: Platform, parent: Tenant | None = None) -> Tenant:
-    """A partner with one managed tenant on two plans since October: two lines a month."""
-    partner = await make_partner(db, platform, parent=parent)
+async def billed_partner(
+    db: Database, platform: Platform, parent: Tenant | None = None, entity_id: int | None = None
+) -> Tenant:
+    """A partner with one managed tenant on two plans since October: two lines a month
+    (30.00 + 3.00 = 33.00 EUR for November)."""
+    partner = await make_partner(db, platform, parent=parent, entity_id=entity_id)
     await manage(
         db,
         partner,
@@ -119,6 +127,84 @@ async def test_concurrent_calls_for_one_period_make_one_invoice(
     assert await row_counts(db) == (1, 2)
 
 
+async def test_concurrent_invoices_of_one_entity_are_numbered_without_gaps(
+    db: Database, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = await billed_partner(db, platform)
+    assert first.billing_entity_id is not None
+    partners = [first] + [
+        await billed_partner(db, platform, entity_id=first.billing_entity_id) for _ in range(7)
+    ]
+    ready = asyncio.Barrier(len(partners))
+    post_transfer = ledger.post_transfer
+
+    async def slow_post_transfer(*args: Any, **kwargs: Any) -> LedgerTransaction:
+        # Widen the gap between taking a number and committing it.
+        await asyncio.sleep(0.05)
+        return await post_transfer(*args, **kwargs)
+
+    monkeypatch.setattr(ledger, "post_transfer", slow_post_transfer)
+
+    async def generate_when_all_are_ready(partner: Tenant) -> Invoice:
+        async with db.write() as session:
+            await session.execute(sa.text("SELECT 1"))
+            await ready.wait()
+            return await invoice_service.generate_invoice(
+                session, platform.principal, InvoiceRequest(partner.id, NOV, DEC), now=LATER
+            )
+
+    invoices = await asyncio.gather(*(generate_when_all_are_ready(p) for p in partners))
+
+    year = invoices[0].created_at.astimezone(UTC).year
+    code = f"E{first.id}"
+    assert sorted(invoice.number for invoice in invoices) == [
+        f"{code}-{year}-{n:06d}" for n in range(1, 9)
+    ]
+    # Another entity counts on its own.
+    other = await billed_partner(db, platform)
+    assert (await generate(db, platform.principal, other, NOV, DEC)).number == (
+        f"E{other.id}-{year}-000001"
+    )
+
+
+async def test_a_fee_past_the_balance_bound_is_refused_and_gives_its_number_back(
+    db: Database, platform: Platform
+) -> None:
+    deep = await billed_partner(db, platform)
+    assert deep.billing_entity_id is not None
+    other = await billed_partner(db, platform, entity_id=deep.billing_entity_id)
+    # Legal debits took the partner 10 short of the bound; November's 33.00 would pass it.
+    async with db.write() as session:
+        account = await ledger_repo.tenant_account(session, deep.id)
+        adjustments = await ledger.system_account(
+            session,
+            root_tenant_id=platform.root.id,
+            purpose=SystemPurpose.ADJUSTMENTS,
+            currency="EUR",
+        )
+        assert account is not None
+        debt = MAX_BALANCE - 10
+        await ledger.post_transfer(
+            session,
+            tenant_id=platform.root.id,
+            kind=TransactionKind.DEBIT,
+            legs=[
+                ledger.Leg(account.id, -debt, TransactionKind.DEBIT),
+                ledger.Leg(adjustments.id, debt, TransactionKind.DEBIT),
+            ],
+        )
+
+    error = await refused(db, platform.principal, deep.id, NOV, DEC)
+
+    assert codes(error) == [("partnerId", ErrorCode.LIMIT_EXCEEDED)]
+    assert await row_counts(db) == (0, 0)
+    assert await plan_fee_count(db) == 0
+    # The refused invoice's number was never taken: the next one of the entity is 1.
+    invoice = await generate(db, platform.principal, other, NOV, DEC)
+    assert invoice.number == f"E{deep.id}-{invoice.created_at.astimezone(UTC).year}-000001"
+    assert invoice.total == Decimal("33.00")
+
+
 async def test_only_a_partner_with_a_billing_entity_is_invoiced(
     db: Database, platform: Platform
 ) -> None:
@@ -161,15 +247,17 @@ async def test_admins_of_the_partner_and_above_may_invoice(
     reseller = await create_tenant(db, platform.root, platform.admin, platform.root)
     partner = await billed_partner(db, platform, parent=reseller)
 
-    own = await generate(db, acting_as(partner), partner, NOV, DEC)
-    above = await generate(db, acting_as(reseller), partner, NOV, DEC)
+    own = await generate(db, await acting_as(db, platform, partner), partner, NOV, DEC)
+    above = await generate(db, await acting_as(db, platform, reseller), partner, NOV, DEC)
 
     assert above.id == own.id
 
 
 async def test_viewers_may_not_invoice(db: Database, platform: Platform) -> None:
     partner = await billed_partner(db, platform)
-    error = await refused(db, acting_as(partner, Role.VIEWER), partner.id, NOV, DEC)
+    error = await refused(
+        db, await acting_as(db, platform, partner, Role.VIEWER), partner.id, NOV, DEC
+    )
     assert codes(error) == [(None, ErrorCode.FORBIDDEN)]
     assert await row_counts(db) == (0, 0)
 
@@ -180,10 +268,10 @@ async def test_an_invisible_partner_is_not_found_like_a_bad_id(
     partner = await billed_partner(db, platform)
     sibling = await create_tenant(db, platform.root, platform.admin, platform.root)
 
-    unknown = await refused(db, acting_as(sibling), 10**9, NOV, DEC)
+    unknown = await refused(db, await acting_as(db, platform, sibling), 10**9, NOV, DEC)
     assert codes(unknown) == [("partnerId", ErrorCode.NOT_FOUND)]
 
-    hidden = await refused(db, acting_as(sibling), partner.id, NOV, DEC)
+    hidden = await refused(db, await acting_as(db, platform, sibling), partner.id, NOV, DEC)
     assert hidden.problems == unknown.problems
     assert await row_counts(db) == (0, 0)
 

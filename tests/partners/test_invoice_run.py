@@ -1,4 +1,4 @@
-"""The monthly invoice run: a procrastinate periodic job, safe to run twice."""
+"""The monthly invoice run: a procrastinate periodic job, safe to run twice (one invoice and\none PLAN_FEE per partner and month)."""
 
 from datetime import datetime
 from decimal import Decimal
@@ -8,8 +8,10 @@ import sqlalchemy as sa
 
 from tenantry.db.engine import Database
 from tenantry.jobs import run_worker
+from tenantry.ledger import repository as ledger_repo
 from tenantry.partners.models import Invoice
 from tenantry.partners.tasks import INVOICE_PARTNERS
+from tenantry.tenants.models import Tenant
 from tests.fixtures.factories import create_tenant
 from tests.partners.conftest import (
     SUPPORT,
@@ -19,6 +21,8 @@ from tests.partners.conftest import (
     make_partner,
     make_plan,
     manage,
+    plan_fee_count,
+    revenue,
     row_counts,
 )
 
@@ -44,6 +48,13 @@ async def invoices(db: Database) -> list[tuple[int, datetime, datetime, Decimal,
             ).order_by(Invoice.tenant_id)
         )
         return [tuple(row) for row in rows.all()]  # type: ignore[misc]
+
+
+async def balance(db: Database, tenant: Tenant) -> Decimal | None:
+    async with db.read() as session:
+        account = await ledger_repo.tenant_account(session, tenant.id)
+    assert account is not None
+    return account.balance
 
 
 def test_the_job_is_scheduled_monthly(jobs: procrastinate.App) -> None:
@@ -79,6 +90,12 @@ async def test_a_second_run_for_the_same_month_creates_nothing(
         (yen.id, *october, Decimal(1334), "JPY"),
     ]
     assert await row_counts(db) == (2, 4)
+    # One PLAN_FEE per invoice, made by the first run only.
+    assert await plan_fee_count(db) == 2
+    assert await balance(db, euro) == Decimal("-39.99")
+    assert await balance(db, yen) == Decimal(-1334)
+    assert await revenue(db, "EUR") == Decimal("39.99")
+    assert await revenue(db, "JPY") == Decimal(1334)
     assert [job.status for job in await jobs.job_manager.list_jobs_async(task=TASK)] == [
         "succeeded",
         "succeeded",

@@ -34,6 +34,7 @@ class OwnerKind(StrEnum):
 class SystemPurpose(StrEnum):
     FUNDING = "FUNDING"  # money entering from outside (top-ups)
     ADJUSTMENTS = "ADJUSTMENTS"  # the other side of manual debits and credits
+    REVENUE = "REVENUE"  # the platform's income: partners' plan fees
 
 
 class TransactionKind(StrEnum):

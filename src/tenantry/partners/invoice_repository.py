@@ -6,12 +6,21 @@ from datetime import datetime
 from typing import NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.auth.scope import Scope
 from tenantry.core.pagination import Page, PageRequest
 from tenantry.db.paging import any_of, counts_by_key, pages_by_key
-from tenantry.partners.models import Invoice, InvoiceLine, Plan, PlanKind, PlanPeriod
+from tenantry.partners.models import (
+    BillingEntity,
+    Invoice,
+    InvoiceLine,
+    InvoiceNumberCounter,
+    Plan,
+    PlanKind,
+    PlanPeriod,
+)
 from tenantry.tenants.models import Tenant
 
 
@@ -83,6 +92,31 @@ async def billable_periods(
         .order_by(Tenant.name, Tenant.id, kind_order, PlanPeriod.started_at)
     )
     return [BillablePeriod(*row) for row in (await session.execute(stmt)).all()]
+
+
+async def next_number(session: AsyncSession, billing_entity_id: int) -> tuple[str, int, int]:
+    """(entity code, year, sequence) for the entity's next invoice this year (UTC).
+
+    The counter row is incremented in place and stays locked until the transaction ends:
+    concurrent invoices of the entity queue here, and a rollback returns the number, so
+    numbers are gapless. The year is the transaction's, as is the invoice's created_at."""
+    year = sa.cast(sa.extract("year", sa.func.timezone("UTC", sa.func.now())), sa.Integer)
+    entity = sa.select(BillingEntity.tenant_id, BillingEntity.id, year, sa.literal(1)).where(
+        BillingEntity.id == billing_entity_id
+    )
+    insert = pg_insert(InvoiceNumberCounter).from_select(
+        ["tenant_id", "billing_entity_id", "year", "last_number"], entity
+    )
+    stmt = insert.on_conflict_do_update(
+        index_elements=[InvoiceNumberCounter.billing_entity_id, InvoiceNumberCounter.year],
+        set_={"last_number": InvoiceNumberCounter.last_number + 1},
+    ).returning(InvoiceNumberCounter.year, InvoiceNumberCounter.last_number)
+    counted_year, number = (await session.execute(stmt)).one()
+    code = await session.scalar(
+        sa.select(BillingEntity.code).where(BillingEntity.id == billing_entity_id)
+    )
+    assert code is not None, "the counter was made for this entity"
+    return code, counted_year, number
 
 
 async def add_invoice(

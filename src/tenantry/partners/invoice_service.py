@@ -4,6 +4,12 @@ A partner pays for its managed tenants' plans: one line per managed tenant and p
 period overlapping the billing period, prorated by the second against calendar months
 (see proration.py), in the partner's currency, issued by its billing entity. The same
 period twice is the same invoice; overlapping periods would bill twice and are refused.
+
+Issuing moves the money in the same transaction: a PLAN_FEE debits the partner's account
+and credits the platform's REVENUE account in that currency. Like usage, a plan fee always
+posts (the plans were used): it may take the partner past its credit limit, and only the
+balance bound (ledger/limits.py) refuses it. Each invoice takes the next number of its
+billing entity and year (invoice_repository.next_number), gapless.
 """
 
 import logging
@@ -16,7 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry.auth.principal import Principal
 from tenantry.core.errors import DomainError, ErrorCode, Problems
 from tenantry.db.engine import Database
+from tenantry.ledger import repository as ledger_repo
+from tenantry.ledger import service as ledger
 from tenantry.ledger.limits import MAX_INVOICE_TOTAL
+from tenantry.ledger.models import SystemPurpose, TransactionKind
 from tenantry.partners import invoice_repository as repo
 from tenantry.partners.invoice_repository import BillablePeriod
 from tenantry.partners.models import Invoice, InvoiceLine
@@ -64,15 +73,25 @@ async def generate_invoice(
     _check_period(problems, request.period_start, request.period_end, now or datetime.now(UTC))
     problems.raise_if_any()
     return await invoice_partner(
-        session, partner, request.period_start.astimezone(UTC), request.period_end.astimezone(UTC)
+        session,
+        partner,
+        request.period_start.astimezone(UTC),
+        request.period_end.astimezone(UTC),
+        actor=principal,
     )
 
 
 async def invoice_partner(
-    session: AsyncSession, partner: Tenant, start: datetime, end: datetime
+    session: AsyncSession,
+    partner: Tenant,
+    start: datetime,
+    end: datetime,
+    *,
+    actor: Principal | None = None,
 ) -> Invoice:
-    """The partner's invoice for [start, end): made on the first call, returned as it is
-    (nothing written) on every later one. The caller has checked who asks and the period."""
+    """The partner's invoice for [start, end), numbered and posted: made on the first call,
+    returned as it is (nothing written) on every later one. The caller has checked who asks
+    (``actor``; None for the monthly run) and the period."""
     problems = Problems()
     billing_entity_id = _check_partner(problems, partner)
     problems.raise_if_any()
@@ -102,6 +121,12 @@ async def invoice_partner(
             f"This invoice would pass {MAX_INVOICE_TOTAL:f}; invoice a shorter period.",
             END_FIELD,
         )
+    code, year, sequence = await repo.next_number(session, billing_entity_id)
+    number = f"{code}-{year}-{sequence:06d}"
+    # A zero invoice moves nothing: it has no fee and no transaction.
+    posting_id = (
+        None if total == 0 else await _post_plan_fee(session, partner, number, total, actor)
+    )
     invoice = Invoice(
         tenant_id=partner.id,
         billing_entity_id=billing_entity_id,
@@ -109,9 +134,39 @@ async def invoice_partner(
         period_end=end,
         currency=partner.currency,
         total=total,
+        number=number,
+        posting_id=posting_id,
     )
     await repo.add_invoice(session, invoice, lines)
     return invoice
+
+
+async def _post_plan_fee(
+    session: AsyncSession, partner: Tenant, number: str, total: Decimal, actor: Principal | None
+) -> int:
+    """Debit the partner and credit the platform's revenue; the partner's posting id."""
+    account = await ledger_repo.tenant_account(session, partner.id)
+    root = await tenants_repo.get_root(session)
+    assert account is not None and root is not None, "every tenant has an account and a root"
+    revenue = await ledger.system_account(
+        session, root_tenant_id=root.id, purpose=SystemPurpose.REVENUE, currency=partner.currency
+    )
+    kind = TransactionKind.PLAN_FEE
+    # No idempotency key: the invoice is the key (one per partner and period, under the
+    # partner's lock), and this posting is made only with it.
+    transaction = await ledger.post_transfer(
+        session,
+        tenant_id=root.id,
+        kind=kind,
+        legs=[ledger.Leg(account.id, -total, kind), ledger.Leg(revenue.id, total, kind)],
+        description=f"Invoice {number}",
+        reference=number,
+        actor_user_id=None if actor is None else actor.user_id,
+        impersonated_tenant_id=None if actor is None else actor.impersonated_tenant_id,
+        limit_field=PARTNER_FIELD,
+    )
+    posting = await ledger_repo.posting_of(session, transaction.id, account.id)
+    return posting.id
 
 
 async def invoice_previous_month(db: Database, at: datetime) -> None:

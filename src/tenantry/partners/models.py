@@ -25,6 +25,25 @@ class BillingEntity(IdMixin, CreatedAtMixin, Base):
     tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"), index=True)  # the root
     name: Mapped[str] = mapped_column(sa.String(200), unique=True)
     country: Mapped[str] = mapped_column(sa.String(2))
+    # The prefix of its invoice numbers: 2-10 uppercase ASCII letters or digits.
+    code: Mapped[str] = mapped_column(sa.String(10), unique=True)
+
+
+class InvoiceNumberCounter(Base):
+    """The last invoice number a billing entity gave in a year.
+
+    Numbering an invoice increments this row in the invoice's own transaction: the row stays
+    locked until that transaction ends, so concurrent invoices of one entity take turns, and
+    an invoice that rolls back gives its number back. Numbers are gapless."""
+
+    __tablename__ = "invoice_number_counters"
+
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"))  # the root
+    billing_entity_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("billing_entities.id"), primary_key=True
+    )
+    year: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    last_number: Mapped[int] = mapped_column(sa.Integer)
 
 
 class PlanKind(StrEnum):
@@ -82,6 +101,10 @@ class Invoice(IdMixin, CreatedAtMixin, Base):
     period_end: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     currency: Mapped[str] = mapped_column(sa.String(3))
     total: Mapped[Decimal] = mapped_column(MONEY)
+    # "<entity code>-<year issued, UTC>-<6-digit sequence>", gapless per entity and year.
+    number: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    # The partner's PLAN_FEE posting; NULL for a zero invoice, which moves no money.
+    posting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("postings.id"))
 
     __table_args__ = (
         # The same period twice is the same invoice.

@@ -35,6 +35,12 @@ async def billing_entity_name_taken(session: AsyncSession, name: str) -> bool:
     return bool(await session.scalar(stmt))
 
 
+async def billing_entity_codes_like(session: AsyncSession, base: str) -> set[str]:
+    """The codes taken that start with ``base``: where a default code must step around."""
+    stmt = sa.select(BillingEntity.code).where(BillingEntity.code.startswith(base, autoescape=True))
+    return set((await session.scalars(stmt)).all())
+
+
 async def plans_by_ids(session: AsyncSession, scope: Scope, ids: Sequence[int]) -> list[Plan]:
     stmt = sa.select(Plan).where(any_of(Plan.id, ids), scope.billing_of(Plan.tenant_id))
     return list((await session.scalars(stmt)).all())

@@ -1,5 +1,7 @@
 """Rules for partners: the partner flag, billing entities, plan catalogs, managed tenants."""
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -20,24 +22,63 @@ from tenantry.tenants import rules
 from tenantry.tenants.errors import moniker_taken, tenant_not_found
 from tenantry.tenants.models import SubscriptionType, Tenant, TenantKind
 
+# A billing entity's code prefixes its invoice numbers ("PLT-2026-000042").
+CODE_RE = re.compile(r"[A-Z0-9]{2,10}")
+CODE_FIELD = ("input", "code")
+ENTITY_FIELD = ("input", "billingEntityId")
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
 async def create_billing_entity(
-    session: AsyncSession, principal: Principal, name: str, country: str
+    session: AsyncSession, principal: Principal, name: str, country: str, code: str | None
 ) -> BillingEntity:
+    """A platform admin adds an entity; without a code, one is made from its name."""
     principal.require_platform_admin()
     problems = Problems()
     cleaned = rules.check_name(problems, ("input", "name"), name)
     rules.check_country(problems, ("input", "country"), country)
     if cleaned and await repo.billing_entity_name_taken(session, cleaned):
         problems.add(ErrorCode.TAKEN, "A billing entity with this name exists.", ("input", "name"))
+    if code is not None:
+        if not CODE_RE.fullmatch(code):
+            problems.add(
+                ErrorCode.INVALID, "Code must be 2-10 uppercase letters or digits.", CODE_FIELD
+            )
+        elif code in await repo.billing_entity_codes_like(session, code):
+            problems.add(ErrorCode.TAKEN, "A billing entity with this code exists.", CODE_FIELD)
     problems.raise_if_any()
-    entity = BillingEntity(tenant_id=principal.tenant_id, name=cleaned, country=country)
-    await repo.add(session, entity)
+    if code is None:
+        code = await _default_code(session, cleaned)
+    entity = BillingEntity(tenant_id=principal.tenant_id, name=cleaned, country=country, code=code)
+    try:
+        await repo.add(session, entity)
+    except IntegrityError as exc:  # a concurrent request took the name or code first
+        for constraint, field in (
+            ("uq_billing_entities_code", CODE_FIELD),
+            ("uq_billing_entities_name", ("input", "name")),
+        ):
+            if constraint in str(exc.orig):
+                raise DomainError.one(ErrorCode.TAKEN, "Taken a moment ago.", field) from exc
+        raise
     return entity
+
+
+async def _default_code(session: AsyncSession, name: str) -> str:
+    """The name's first three letters or digits, upper case ("Phystack Ltd" -> "PHY"), with
+    2, 3, ... appended while taken; "BE" when the name has fewer than two."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    base = re.sub("[^A-Z0-9]", "", ascii_name.upper())[:3]
+    if not CODE_RE.fullmatch(base):
+        base = "BE"
+    taken = await repo.billing_entity_codes_like(session, base)
+    code, n = base, 1
+    while code in taken:
+        n += 1
+        code = f"{base}{n}"
+    return code
 
 
 async def set_partner(
@@ -64,9 +105,17 @@ async def set_partner(
         raise DomainError.one(
             ErrorCode.INVALID, "This partner still has managed tenants.", ("input", "isPartner")
         )
+    if is_partner and billing_entity_id is None and tenant.billing_entity_id is None:
+        # A partner is invoiced from its first managed tenant on, and an invoice needs its
+        # issuer: the flag never goes on without one.
+        raise DomainError.one(
+            ErrorCode.INVALID,
+            "A partner needs the billing entity issuing its invoices.",
+            ENTITY_FIELD,
+        )
     tenant.is_partner = is_partner
     if billing_entity_id is not None:
-        await _set_billing_entity(session, tenant, billing_entity_id, ("input", "billingEntityId"))
+        await _set_billing_entity(session, tenant, billing_entity_id, ENTITY_FIELD)
     await session.flush()
     return tenant
 
@@ -84,14 +133,19 @@ async def _set_billing_entity(
 async def change_billing_entity(
     session: AsyncSession, principal: Principal, tenant: Tenant, entity_id: int | None
 ) -> None:
-    """``updateTenant(billingEntityId)``: platform admins, never on a managed tenant."""
-    field = ("input", "billingEntityId")
+    """``updateTenant(billingEntityId)``: platform admins, never on a managed tenant, and
+    never to none on a partner (its invoices need an issuer)."""
+    field = ENTITY_FIELD
     if tenant.kind is TenantKind.MANAGED:
         raise DomainError.one(
             ErrorCode.LOCKED, "A managed tenant's billing entity is its partner's.", field
         )
     if not principal.is_platform:
         raise forbidden("Only platform admins assign billing entities.", field)
+    if entity_id is None and tenant.is_partner:
+        raise DomainError.one(
+            ErrorCode.INVALID, "A partner needs the billing entity issuing its invoices.", field
+        )
     if entity_id is None:
         tenant.billing_entity_id = None
         await tenants_repo.set_managed_billing_entity(session, tenant.id, None)

@@ -28,7 +28,9 @@ class SetPartnerInput:
     tenant_id: strawberry.ID
     is_partner: bool
     billing_entity_id: strawberry.ID | None = strawberry.field(
-        default=None, description="The entity issuing its invoices (needed to invoice)."
+        default=None,
+        description="The entity issuing its invoices: required to turn the flag on, unless "
+        "the tenant has one already.",
     )
 
 
@@ -36,6 +38,12 @@ class SetPartnerInput:
 class CreateBillingEntityInput:
     name: str
     country: str
+    code: str | None = strawberry.field(
+        default=None,
+        description="Invoice number prefix: 2-10 uppercase letters or digits, unique. "
+        'Default: the name\'s first three letters or digits ("Phystack Ltd" -> "PHY"), '
+        "with a number appended when taken.",
+    )
 
 
 @strawberry.input
@@ -95,7 +103,7 @@ class PartnerMutations:
         return await mutate(
             info,
             lambda session, actor: service.create_billing_entity(
-                session, actor, input.name, input.country
+                session, actor, input.name, input.country, input.code
             ),
             lambda row: BillingEntityPayload(billing_entity=to_gql_billing_entity(row)),
             BillingEntityPayload,

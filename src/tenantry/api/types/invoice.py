@@ -7,6 +7,7 @@ import strawberry
 from strawberry import relay
 
 from tenantry.api.info import Info
+from tenantry.api.types.account import AccountTransactionType, to_gql_posting
 from tenantry.api.types.money import Money, to_money
 from tenantry.api.types.partner import (
     BillingEntityType,
@@ -70,9 +71,14 @@ def to_gql_invoice_line(row: InvoiceLine, currency: str) -> InvoiceLineType:
 )
 class InvoiceType(relay.Node):
     id: relay.NodeID[int]
+    number: str = strawberry.field(
+        description='"<billing entity code>-<year issued, UTC>-<sequence>", e.g. '
+        '"PLT-2026-000042": gapless per billing entity and year.'
+    )
     period_start: datetime
     period_end: datetime = strawberry.field(description="Exclusive.")
     created_at: datetime
+    issued_at: datetime = strawberry.field(description="When it was made and its fee posted.")
     _row: strawberry.Private[Invoice]
 
     @strawberry.field(description="The partner billed.")
@@ -100,12 +106,24 @@ class InvoiceType(relay.Node):
     def total(self) -> Money:
         return to_money(self._row.total, self._row.currency)
 
+    @strawberry.field(
+        description="The PLAN_FEE that debited the partner's account by the total; null for a "
+        "zero invoice (nothing moved), or when you cannot see the partner's account."
+    )
+    async def transaction(self, info: Info) -> AccountTransactionType | None:
+        if self._row.posting_id is None:
+            return None
+        row = await info.context.loaders.posting_by_id.load(self._row.posting_id)
+        return None if row is None else to_gql_posting(row)
+
 
 def to_gql_invoice(row: Invoice) -> InvoiceType:
     return InvoiceType(
         id=row.id,
+        number=row.number,
         period_start=row.period_start,
         period_end=row.period_end,
         created_at=row.created_at,
+        issued_at=row.created_at,
         _row=row,
     )

@@ -17,10 +17,11 @@ class BillingEntityType(relay.Node):
     id: relay.NodeID[int]
     name: str
     country: str
+    code: str = strawberry.field(description='Its invoice numbers\' prefix, e.g. "PLT".')
 
 
 def to_gql_billing_entity(row: BillingEntity) -> BillingEntityType:
-    return BillingEntityType(id=row.id, name=row.name, country=row.country)
+    return BillingEntityType(id=row.id, name=row.name, country=row.country, code=row.code)
 
 
 @strawberry.type(name="Plan", description="An entry of a partner's plan catalog.")
