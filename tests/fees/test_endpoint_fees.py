@@ -258,3 +258,20 @@ async def test_an_endpoint_shows_when_it_was_created(fees: Fees) -> None:
     data = await fees.gql.data(q, {"id": endpoint}, token=fees.token)
 
     assert data["node"]["createdAt"] == "2026-11-16T07:30:00.250000+00:00"
+
+
+async def test_a_period_before_any_endpoint_charges_nothing_and_is_still_a_run(
+    fees: Fees, db: Database
+) -> None:
+    tenant = await fees.tenant(fees.root)
+    customer = await fees.customer(tenant, "12.00")
+    await fees.endpoint(customer, "2026-10-01T00:00:00")  # exactly when September ends
+
+    september = await fees.charge("2026-09-01T00:00:00+00:00", "2026-10-01T00:00:00+00:00")
+
+    assert september["userErrors"] == []
+    assert (september["run"]["endpointCount"], september["run"]["charged"]) == (0, [])
+    assert (await fee_runs(db), await fee_transactions(db)) == (1, 0)
+    # September is charged (with nothing): a period overlapping it is refused.
+    overlapping = await fees.charge("2026-09-15T00:00:00+00:00", "2026-10-15T00:00:00+00:00")
+    assert codes(overlapping) == [("input.periodStart", "INVALID")]

@@ -10,7 +10,6 @@ ledger transaction; the same period again returns the first run, and a period ov
 a charged one is refused.
 """
 
-import logging
 from collections import defaultdict
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -30,8 +29,6 @@ from tenantry.partners.proration import previous_month, prorated_charge
 from tenantry.tariffs import repository as tariffs_repo
 from tenantry.tenants import repository as tenants_repo
 from tenantry.usage.cascade import Cascade
-
-log = logging.getLogger(__name__)
 
 
 async def charge_endpoint_fees(
@@ -55,12 +52,8 @@ async def charge_endpoint_fees(
 async def charge_previous_month(db: Database, at: datetime) -> FeeRun:
     """The monthly run: the calendar month before ``at``; a rerun charges nothing."""
     start, end = previous_month(at)
-    try:
-        async with db.write() as session:
-            return await charge_period(session, start, end)
-    except Exception:
-        log.exception("Charging endpoint fees for %s to %s failed", start, end)
-        raise
+    async with db.write() as session:
+        return await charge_period(session, start, end)
 
 
 async def charge_period(

@@ -80,10 +80,7 @@ async def owned_counts(
 async def monthly_fees(session: AsyncSession, tariff_ids: Sequence[int]) -> dict[int, Decimal]:
     """The monthly fee per endpoint of those tariffs that have one (for the fee run)."""
     stmt = sa.select(Tariff.id, Tariff.monthly_fee_per_endpoint).where(
-        any_of(Tariff.id, tariff_ids), Tariff.monthly_fee_per_endpoint.is_not(None)
+        any_of(Tariff.id, tariff_ids)
     )
-    return {
-        tariff_id: fee
-        for tariff_id, fee in (await session.execute(stmt)).all()
-        if fee is not None  # already filtered; says so to the type checker
-    }
+    rows = (await session.execute(stmt)).all()
+    return {tariff_id: fee for tariff_id, fee in rows if fee is not None}
