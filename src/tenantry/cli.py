@@ -103,7 +103,7 @@ def serve(
 def worker(
     concurrency: Annotated[int, typer.Option(help="Jobs this worker runs at once.")] = 2,
 ) -> None:
-    """Run a background job worker (reports, invoices); start as many as you like."""
+    """Run a background job worker (reports, invoices, endpoint fees); start as many as you like."""
     from tenantry.jobs import connect_jobs_database, create_job_app, supervise_worker
 
     settings = get_settings()

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from tenantry.auth.tasks import tasks as auth_tasks
 from tenantry.db.engine import Database
+from tenantry.fees.tasks import tasks as fee_tasks
 from tenantry.partners.tasks import tasks as partner_tasks
 from tenantry.reports.tasks import tasks as report_tasks
 from tenantry.settings import Settings
@@ -69,6 +70,7 @@ def create_job_app(database_url: str) -> procrastinate.App:
     app.add_tasks_from(report_tasks, namespace="reports")
     app.add_tasks_from(partner_tasks, namespace="partners")
     app.add_tasks_from(auth_tasks, namespace="auth")
+    app.add_tasks_from(fee_tasks, namespace="fees")
     return app
 
 

@@ -11,6 +11,7 @@ from tenantry.api.relay import UNKNOWN_ID, decode_id
 from tenantry.api.types.account import to_gql_account, to_gql_posting
 from tenantry.api.types.catalog import to_gql_operator, to_gql_tariff
 from tenantry.api.types.customer import to_gql_customer, to_gql_endpoint
+from tenantry.api.types.fee_run import to_gql_fee_run
 from tenantry.api.types.invoice import to_gql_invoice
 from tenantry.api.types.partner import to_gql_billing_entity, to_gql_plan
 from tenantry.api.types.report import to_gql_report
@@ -43,6 +44,7 @@ NODE_RESOLVERS: dict[str, Callable[[Context, int], Awaitable[relay.Node | None]]
     "Plan": _by_id(lambda c: c.loaders.plan_by_id, to_gql_plan),
     "BillingEntity": _by_id(lambda c: c.loaders.billing_entity_by_id, to_gql_billing_entity),
     "Invoice": _by_id(lambda c: c.loaders.invoice_by_id, to_gql_invoice),
+    "FeeRun": _by_id(lambda c: c.loaders.fee_run_by_id, to_gql_fee_run),
 }
 
 

@@ -10,6 +10,7 @@ from tenantry.api.info import Info
 from tenantry.api.limits import schema_extensions
 from tenantry.api.mutations.catalog import CatalogMutations
 from tenantry.api.mutations.customers import CustomerMutations
+from tenantry.api.mutations.fees import FeeMutations
 from tenantry.api.mutations.impersonation import ImpersonationMutations
 from tenantry.api.mutations.invoices import InvoiceMutations
 from tenantry.api.mutations.ledger import LedgerMutations
@@ -111,6 +112,7 @@ class Mutation(
     PartnerMutations,
     InvoiceMutations,
     ImpersonationMutations,
+    FeeMutations,
 ):
     pass
 

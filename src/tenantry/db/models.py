@@ -4,6 +4,7 @@ from tenantry.audit import models as _audit  # noqa: F401
 from tenantry.auth import models as _auth  # noqa: F401
 from tenantry.customers import models as _customers  # noqa: F401
 from tenantry.db.base import Base
+from tenantry.fees import models as _fees  # noqa: F401
 from tenantry.ledger import models as _ledger  # noqa: F401
 from tenantry.operators import models as _operators  # noqa: F401
 from tenantry.partners import models as _partners  # noqa: F401

@@ -46,6 +46,8 @@ class TransactionKind(StrEnum):
     USAGE_CHARGE = "USAGE_CHARGE"
     USAGE_REVENUE = "USAGE_REVENUE"
     PLAN_FEE = "PLAN_FEE"
+    ENDPOINT_FEE = "ENDPOINT_FEE"  # an endpoint's monthly fee, paid to the level above
+    ENDPOINT_FEE_REVENUE = "ENDPOINT_FEE_REVENUE"  # the same fee, earned from the level below
 
 
 class Account(IdMixin, CreatedAtMixin, Base):

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.auth.principal import Principal
 from tenantry.core.errors import DomainError, ErrorCode, Problems
+from tenantry.core.periods import END_FIELD, START_FIELD, check_ended_period, span_text
 from tenantry.db.engine import Database
 from tenantry.ledger import repository as ledger_repo
 from tenantry.ledger import service as ledger
@@ -37,8 +38,6 @@ from tenantry.tenants.models import Tenant
 log = logging.getLogger(__name__)
 
 PARTNER_FIELD = ("input", "partnerId")
-START_FIELD = ("input", "periodStart")
-END_FIELD = ("input", "periodEnd")
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,9 @@ async def generate_invoice(
     principal.require_admin()
     problems = Problems()
     _check_partner(problems, partner)
-    _check_period(problems, request.period_start, request.period_end, now or datetime.now(UTC))
+    check_ended_period(
+        problems, request.period_start, request.period_end, now or datetime.now(UTC), "invoiced"
+    )
     problems.raise_if_any()
     return await invoice_partner(
         session,
@@ -106,7 +107,8 @@ async def invoice_partner(
     if clash is not None:
         raise DomainError.one(
             ErrorCode.INVALID,
-            f"This period overlaps the invoice for {_span(clash.period_start, clash.period_end)}.",
+            "This period overlaps the invoice for "
+            f"{span_text(clash.period_start, clash.period_end)}.",
             START_FIELD,
         )
     lines = [
@@ -198,19 +200,6 @@ def _check_partner(problems: Problems, partner: Tenant) -> int | None:
     return partner.billing_entity_id
 
 
-def _check_period(problems: Problems, start: datetime, end: datetime, now: datetime) -> None:
-    if start.tzinfo is None:
-        problems.add(ErrorCode.INVALID, "Give the time with a UTC offset.", START_FIELD)
-    if end.tzinfo is None:
-        problems.add(ErrorCode.INVALID, "Give the time with a UTC offset.", END_FIELD)
-    if start.tzinfo is None or end.tzinfo is None:
-        return
-    if start >= end:
-        problems.add(ErrorCode.INVALID, "'periodEnd' must be after 'periodStart'.", END_FIELD)
-    elif end > now:
-        problems.add(ErrorCode.INVALID, "Only a period that has ended can be invoiced.", END_FIELD)
-
-
 def _line(
     partner: Tenant, billable: BillablePeriod, start: datetime, end: datetime
 ) -> InvoiceLine | None:
@@ -224,19 +213,9 @@ def _line(
         managed_tenant_id=managed.id,
         plan_id=plan.id,
         description=(
-            f"{managed.name} — {plan.name} ({period.kind} plan), {_span(line_start, line_end)}"
+            f"{managed.name} — {plan.name} ({period.kind} plan), {span_text(line_start, line_end)}"
         ),
         period_start=line_start,
         period_end=line_end,
         amount=prorated_amount(plan.monthly_price, line_start, line_end, partner.currency),
     )
-
-
-def _span(start: datetime, end: datetime) -> str:
-    return f"{_moment(start)} – {_moment(end)} UTC"  # noqa: RUF001 (a range takes an en dash)
-
-
-def _moment(at: datetime) -> str:
-    # To the minute, as people read invoices; to the second when the second matters.
-    at = at.astimezone(UTC)
-    return f"{at:%Y-%m-%d %H:%M:%S}" if at.second else f"{at:%Y-%m-%d %H:%M}"

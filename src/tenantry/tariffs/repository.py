@@ -2,6 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Sequence
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -83,3 +84,12 @@ async def owned_counts(
     return await counts_by_key(
         session, Tariff.tenant_id, tenant_ids, scope.owned_by_visible_tenant(Tariff.tenant_id)
     )
+
+
+async def monthly_fees(session: AsyncSession, tariff_ids: Sequence[int]) -> dict[int, Decimal]:
+    """The monthly fee per endpoint of those tariffs that have one (for the fee run)."""
+    stmt = sa.select(Tariff.id, Tariff.monthly_fee_per_endpoint).where(
+        any_of(Tariff.id, tariff_ids)
+    )
+    rows = (await session.execute(stmt)).all()
+    return {tariff_id: fee for tariff_id, fee in rows if fee is not None}

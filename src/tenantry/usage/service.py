@@ -9,7 +9,6 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.auth.principal import Principal
-from tenantry.auth.scope import Scope
 from tenantry.core.errors import ErrorCode, Field, Problems
 from tenantry.ledger import repository as ledger_repo
 from tenantry.ledger import service as ledger
@@ -24,9 +23,8 @@ from tenantry.ledger.models import TransactionKind
 from tenantry.ledger.money import fits_ledger
 from tenantry.tariffs import repository as tariffs_repo
 from tenantry.tariffs.models import TariffRate, UsageKind
-from tenantry.tenants import repository as tenants_repo
-from tenantry.tenants.models import Tenant
 from tenantry.usage import repository as repo
+from tenantry.usage.cascade import Cascade
 from tenantry.usage.models import UsageRecord
 from tenantry.usage.rating import charge
 
@@ -160,66 +158,23 @@ def _refuse(faults: Iterable[tuple[int, str | None]]) -> None:
     problems.raise_if_any()
 
 
-@dataclass(frozen=True)
-class Level:
-    tariff_id: int | None
-    payer_account: int
-    payee_account: int
-
-
 @dataclass
 class _Rater:
     """Everything rating a batch needs, loaded in a few statements up front."""
 
-    targets: dict[int, repo.RatingTarget]
-    tenants: dict[int, Tenant]
-    tenant_accounts: dict[int, int]
+    cascade: Cascade
     rates: dict[tuple[int, UsageKind], TariffRate]
 
     @classmethod
     async def load(cls, session: AsyncSession, targets: dict[int, repo.RatingTarget]) -> "_Rater":
-        tenants = await tenants_repo.lineage(session, list({t.tenant_id for t in targets.values()}))
-        everyone = Scope(0, sees_all=True)  # rating reads every level, whoever triggered it
-        accounts = {
-            a.tenant_id: a.id
-            for a in await ledger_repo.tenant_accounts(session, everyone, list(tenants))
-        }
-        tariff_ids = {t.customer_tariff_id for t in targets.values()} | {
-            t.tenant_tariff_id for t in tenants.values()
-        }
-        rates = await tariffs_repo.rates_of(session, [i for i in tariff_ids if i is not None])
+        cascade = await Cascade.of(session, targets)
+        rates = await tariffs_repo.rates_of(session, cascade.tariff_ids())
         by_kind = {(r.tariff_id, r.kind): r for rate_list in rates.values() for r in rate_list}
-        return cls(targets, tenants, accounts, by_kind)
-
-    def _levels(self, tenant_id: int, endpoint_id: int) -> list[Level]:
-        """Who pays whom, by which tariff, at each level: the one definition of the cascade.
-
-        Level 0: the customer's account pays its tenant, by the customer's tariff. Level k:
-        the tenant k - 1 steps above the endpoint's tenant pays its parent, by its tenant tariff.
-        """
-        target = self.targets[endpoint_id]
-        path = self.tenants[tenant_id].path
-        levels = [
-            Level(
-                target.customer_tariff_id,
-                target.customer_account_id,
-                self.tenant_accounts[tenant_id],
-            )
-        ]
-        for payer, payee in zip(reversed(path[1:]), reversed(path[:-1]), strict=True):
-            tenant = self.tenants[payer]
-            levels.append(
-                Level(
-                    tenant.tenant_tariff_id,
-                    self.tenant_accounts[payer],
-                    self.tenant_accounts[payee],
-                )
-            )
-        return levels
+        return cls(cascade, by_kind)
 
     def rate(self, new: NewUsageRecord) -> UsageRecord:
-        target = self.targets[new.endpoint_id]
-        tenant = self.tenants[target.tenant_id]
+        target = self.cascade.targets[new.endpoint_id]
+        tenant = self.cascade.tenants[target.tenant_id]
         record = UsageRecord(
             tenant_id=tenant.id,
             customer_id=target.customer_id,
@@ -235,7 +190,7 @@ class _Rater:
                 new.quantity,
                 None if level.tariff_id is None else self.rates.get((level.tariff_id, new.kind)),
             )
-            for level in self._levels(tenant.id, new.endpoint_id)
+            for level in self.cascade.levels(new.endpoint_id)
         ]
         return record
 
@@ -252,7 +207,7 @@ class _Rater:
         refused = []
         for record in records:
             moves: dict[int, Decimal] = defaultdict(Decimal)
-            levels = self._levels(record.tenant_id, record.endpoint_id)
+            levels = self.cascade.levels(record.endpoint_id)
             for amount, level in zip(record.charges, levels, strict=True):
                 if amount:  # as in legs(): a free level moves (and locks) nothing
                     moves[level.payer_account] -= amount
@@ -268,7 +223,7 @@ class _Rater:
         """The batch's sums per account: what each payer paid and each payee earned."""
         sums: dict[tuple[int, TransactionKind], Decimal] = defaultdict(Decimal)
         for record in records:
-            levels = self._levels(record.tenant_id, record.endpoint_id)
+            levels = self.cascade.levels(record.endpoint_id)
             for amount, level in zip(record.charges, levels, strict=True):
                 if amount:
                     sums[(level.payer_account, TransactionKind.USAGE_CHARGE)] -= amount

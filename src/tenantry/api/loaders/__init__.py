@@ -25,6 +25,7 @@ from tenantry.api.loaders.customers import (
     EndpointPageByCustomerLoader,
     TopUpTemplateByTenantLoader,
 )
+from tenantry.api.loaders.fees import FeeRunByIdLoader, FeeRunChargedLoader
 from tenantry.api.loaders.invoices import (
     InvoiceByIdLoader,
     InvoiceCountByTenantLoader,
@@ -116,6 +117,8 @@ class DataLoaders:
     invoice_page: InvoicePageByTenantLoader
     invoice_count: InvoiceCountByTenantLoader
     invoice_lines: InvoiceLinesLoader
+    fee_run_by_id: FeeRunByIdLoader
+    fee_run_charged: FeeRunChargedLoader
 
     @classmethod
     def build(cls, db: Database, scope: Scope) -> "DataLoaders":

@@ -1,7 +1,7 @@
 """invoices move money: numbers, billing entity codes, PLAN_FEE against REVENUE
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-02 05:40:00.000000
 
 - system_purpose gains REVENUE: the platform's account that partners' plan fees credit.
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """voice by the second: VOICE quantities and increments in seconds, rates get a minimum
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-02 05:40:00.000000
 
 VOICE quantities were minutes and are now seconds (prices stay per minute), so recorded
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0009"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
