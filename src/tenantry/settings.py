@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     max_query_depth: int = 15
     max_aliases: int = 30
     max_tokens: int = 10_000
+    # Answer read operations that compile with one SQL statement (DESIGN.md, "The read path").
+    compiled_reads: bool = False
 
 
 @lru_cache(maxsize=1)

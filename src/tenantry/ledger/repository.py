@@ -190,13 +190,16 @@ async def accounts_by_ids(session: AsyncSession, scope: Scope, ids: Sequence[int
     return list((await session.scalars(stmt)).all())
 
 
+def tenant_account_filter(scope: Scope) -> tuple[sa.ColumnElement[bool], ...]:
+    """Filter on ``accounts``: tenants' own accounts the scope may read."""
+    return (Account.owner_kind == OwnerKind.TENANT, _readable(scope))
+
+
 async def tenant_accounts(
     session: AsyncSession, scope: Scope, tenant_ids: Sequence[int]
 ) -> list[Account]:
     stmt = sa.select(Account).where(
-        any_of(Account.tenant_id, tenant_ids),
-        Account.owner_kind == OwnerKind.TENANT,
-        _readable(scope),
+        any_of(Account.tenant_id, tenant_ids), *tenant_account_filter(scope)
     )
     return list((await session.scalars(stmt)).all())
 
