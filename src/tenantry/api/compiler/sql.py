@@ -165,16 +165,21 @@ def connection(
         page_select = page_select.correlate(correlate)
         more_select = more_select.correlate(correlate)
         count_select = count_select.correlate(correlate)
-    page = page_select.subquery("page")
+    page = page_select.subquery()
     node: AliasedClass[M] = aliased(model, page)
     node_id = node.id  # type: ignore[attr-defined]
 
+    # Aggregates over the page (edges, cursors) make one row of it; nothing else reads it.
+    aggregates = False
+
     def part(child: PlannedField) -> sa.ColumnElement[Any]:
+        nonlocal aggregates
         if child.name == "__typename":
             return typename(field.type_name)
         if child.name == "totalCount":
             return count_select.scalar_subquery()
         if child.name == "edges":
+            aggregates = True
             edge = b_object_pairs(
                 child,
                 {
@@ -191,15 +196,21 @@ def connection(
             {
                 "hasNextPage": lambda f: more > first,
                 "hasPreviousPage": lambda f: b.param(field, "has_after"),
-                "startCursor": lambda f: cursor(sa.func.min(node_id)),
-                "endCursor": lambda f: cursor(sa.func.max(node_id)),
+                "startCursor": lambda f: cursor(_aggregate(sa.func.min(node_id))),
+                "endCursor": lambda f: cursor(_aggregate(sa.func.max(node_id))),
             },
         )
+
+    def _aggregate(value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        nonlocal aggregates
+        aggregates = True
+        return value
 
     pairs: list[Any] = []
     for child in field.children:
         pairs += [sa.literal(child.key, sa.Text), part(child)]
-    return sa.select(sa.func.json_build_object(*pairs)).select_from(page).scalar_subquery()
+    built = sa.select(sa.func.json_build_object(*pairs))
+    return (built.select_from(page) if aggregates else built).scalar_subquery()
 
 
 def b_object_pairs(

@@ -1,0 +1,413 @@
+"""The compiled read path answers exactly as the resolver path (the reference) does.
+
+A property-based differential test: random trees (depths, widths, currencies, balances,
+limits, a partner with managed tenants with and without partner access), random
+selections over the compiled fields (aliases, fragments, @skip/@include, first/after,
+__typename) and several callers; both paths must give the same JSON.
+"""
+
+import itertools
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import procrastinate
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from tenantry.api.compiler.extension import PATH_HEADER, READS_BY_PATH
+from tenantry.app import create_app
+from tenantry.auth.models import Role
+from tenantry.core.pagination import encode_cursor
+from tenantry.db.engine import Database
+from tenantry.ledger import repository as ledger_repo
+from tenantry.ledger import service as ledger
+from tenantry.ledger.models import Account, OwnerKind, SystemPurpose, TransactionKind
+from tenantry.ledger.service import Leg
+from tenantry.settings import Settings
+from tenantry.tenants.models import Tenant
+from tests.fixtures.database import TABLES
+from tests.fixtures.factories import Actor, create_actor, create_platform, create_tenant
+from tests.fixtures.graphql import GraphQLClient
+from tests.ids import gid, pk_of
+
+
+@dataclass(frozen=True)
+class Paths:
+    compiled: GraphQLClient
+    resolver: GraphQLClient
+
+    async def both(
+        self, query: str, variables: dict[str, Any], token: str
+    ) -> tuple[str | None, Any, Any]:
+        """The compiled path's answer (and which path gave it), and the resolver path's."""
+        compiled = await self.compiled.post(query, variables, token)
+        resolver = await self.resolver.post(query, variables, token)
+        # No path at all: refused before execution (validation, limits), on both sides.
+        assert resolver.headers.get(PATH_HEADER) in ("resolver", None)
+        return compiled.headers.get(PATH_HEADER), compiled.json(), resolver.json()
+
+
+@pytest.fixture
+async def paths(
+    db: Database, database_url: str, jobs: procrastinate.App
+) -> AsyncIterator[Paths]:
+    clients = []
+    for compiled in (True, False):
+        app = create_app(
+            Settings(database_url=database_url, compiled_reads=compiled), db=db, jobs=jobs
+        )
+        transport = httpx.ASGITransport(app=app)
+        clients.append(httpx.AsyncClient(transport=transport, base_url="http://testserver"))
+    try:
+        yield Paths(GraphQLClient(clients[0]), GraphQLClient(clients[1]))
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+# --- random trees -------------------------------------------------------------------
+
+CURRENCIES = ("EUR", "JPY", "BHD")
+amounts = st.none() | st.decimals(
+    min_value=Decimal("-50"), max_value=Decimal("500"), places=6, allow_nan=False
+)
+
+
+@dataclass(frozen=True)
+class TenantSpec:
+    parent: int  # index into the tenants made before it (0: the root)
+    currency: str
+    balance: Decimal | None
+    credit_limit: Decimal
+    threshold: Decimal | None
+
+
+@dataclass(frozen=True)
+class TreeSpec:
+    tenants: list[TenantSpec]
+    partner: int | None  # index of the tenant made a partner, with managed tenants
+    managed_access: list[bool]  # one managed tenant per entry: partner access on?
+
+
+tenant_specs = st.builds(
+    TenantSpec,
+    st.integers(0, 20),
+    st.sampled_from(CURRENCIES),
+    amounts,
+    st.sampled_from([Decimal(0), Decimal("10"), Decimal("100.5")]),
+    st.none() | st.sampled_from([Decimal("5"), Decimal("1000")]),
+)
+trees = st.builds(
+    TreeSpec,
+    st.lists(tenant_specs, min_size=1, max_size=6),
+    st.none() | st.integers(1, 6),
+    st.lists(st.booleans(), max_size=2),
+)
+
+
+@dataclass
+class Built:
+    tenants: list[Tenant]
+    actors: list[Actor]  # the callers: root admin, admins and viewers, partner admin
+
+
+_monikers = itertools.count(1)
+
+
+async def _fund(db: Database, root: Tenant, tenant: Tenant, amount: Decimal) -> None:
+    """Moves ``amount`` (any sign, six places like rated usage) onto the tenant's account."""
+    async with db.write() as session:
+        account = await ledger_repo.tenant_account(session, tenant.id)
+        assert account is not None
+        funding = await ledger_repo.system_account(
+            session,
+            root_tenant_id=root.id,
+            purpose=SystemPurpose.FUNDING,
+            currency=tenant.currency,
+        )
+        kind = TransactionKind.TOP_UP
+        await ledger.post_transfer(
+            session,
+            tenant_id=root.id,
+            kind=kind,
+            legs=[Leg(account.id, amount, kind), Leg(funding.id, -amount, kind)],
+        )
+
+
+async def _limits(db: Database, tenant: Tenant, spec: TenantSpec) -> None:
+    async with db.write() as session:
+        await session.execute(
+            sa.update(Account)
+            .where(Account.tenant_id == tenant.id, Account.owner_kind == OwnerKind.TENANT)
+            .values(credit_limit=spec.credit_limit, low_balance_threshold=spec.threshold)
+        )
+
+
+async def _mutate(gql: GraphQLClient, token: str, query: str, **variables: Any) -> Any:
+    data = await gql.data(query, variables, token=token)
+    (payload,) = data.values()
+    assert payload.get("userErrors", []) == [], payload
+    return payload
+
+
+async def _make_partner(
+    db: Database, gql: GraphQLClient, root: Tenant, root_admin: Actor, partner: Tenant
+) -> Actor:
+    entity = await _mutate(
+        gql,
+        root_admin.token,
+        'mutation { createBillingEntity(input: {name: "E", country: "GB"}) { billingEntity { id } userErrors { code } } }',
+    )
+    await _mutate(
+        gql,
+        root_admin.token,
+        "mutation($t: ID!, $e: ID!) { setPartner(input: {tenantId: $t, isPartner: true, billingEntityId: $e}) { tenant { id } userErrors { code } } }",
+        t=gid("Tenant", partner.id),
+        e=entity["billingEntity"]["id"],
+    )
+    return await create_actor(db, root, root_admin, partner)
+
+
+async def _make_managed(
+    db: Database, gql: GraphQLClient, built: Built, partner: Tenant, admin: Actor, access: bool
+) -> None:
+    root, root_admin = built.tenants[0], built.actors[0]
+    plans = {}
+    for kind in ("TENANT", "SUPPORT"):
+        plan = await _mutate(
+            gql,
+            root_admin.token,
+            "mutation($p: ID!, $k: PlanKind!, $n: String!) { createPlan(input: {partnerId: $p, kind: $k, name: $n, monthlyPrice: \"10\"}) { plan { id } userErrors { code } } }",
+            p=gid("Tenant", partner.id),
+            k=kind,
+            n=f"{kind}-{next(_monikers)}",
+        )
+        plans[kind] = plan["plan"]["id"]
+    managed = await _mutate(
+        gql,
+        admin.token,
+        "mutation($i: CreateManagedTenantInput!) { createManagedTenant(input: $i) { tenant { id } userErrors { code } } }",
+        i={
+            "partnerId": gid("Tenant", partner.id),
+            "displayName": "Managed",
+            "moniker": f"managed-{next(_monikers)}",
+            "country": "DE",
+            "tenantPlanId": plans["TENANT"],
+            "supportPlanId": plans["SUPPORT"],
+        },
+    )
+    async with db.read() as session:
+        row = await session.get_one(Tenant, pk_of(managed["tenant"]["id"]))
+    managed_admin = await create_actor(db, root, root_admin, row)
+    if access:
+        await _mutate(
+            gql,
+            managed_admin.token,
+            "mutation($id: ID!) { updateTenant(input: {id: $id, partnerAccess: true}) { tenant { id } userErrors { code } } }",
+            id=gid("Tenant", row.id),
+        )
+    built.tenants.append(row)
+    built.actors.append(managed_admin)
+    # A sub-tenant under the managed tenant: in its scope, and in its partner's with access.
+    child = await create_tenant(db, root, root_admin, row, moniker=f"mc-{next(_monikers)}")
+    built.tenants.append(child)
+
+
+async def build_tree(db: Database, gql: GraphQLClient, spec: TreeSpec) -> Built:
+    async with db.write() as session:
+        await session.execute(sa.text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+    root, root_admin = await create_platform(db)
+    built = Built([root], [root_admin])
+    for i, t in enumerate(spec.tenants):
+        parent = built.tenants[t.parent % len(built.tenants)]
+        tenant = await create_tenant(
+            db, root, root_admin, parent, moniker=f"t{i}-{next(_monikers)}", currency=t.currency
+        )
+        built.tenants.append(tenant)
+        if t.balance is not None:
+            await _fund(db, root, tenant, t.balance)
+        await _limits(db, tenant, t)
+        role = Role.ADMIN if i % 2 == 0 else Role.VIEWER
+        built.actors.append(await create_actor(db, root, root_admin, tenant, role))
+    if spec.partner is not None and spec.partner < len(built.tenants):
+        partner = built.tenants[spec.partner]
+        admin = await _make_partner(db, gql, root, root_admin, partner)
+        built.actors.append(admin)
+        for access in spec.managed_access:
+            await _make_managed(db, gql, built, partner, admin, access)
+    return built
+
+
+# --- random selections --------------------------------------------------------------
+
+TENANT_SCALARS = [
+    "id",
+    "name",
+    "moniker",
+    "kind",
+    "depth",
+    "isPartner",
+    "subscriptionTypes",
+    "inheritSponsorOperators",
+    "currency",
+    "country",
+    "partnerAccess",
+    "createdAt",
+    "customerTopUpUrl",
+    "__typename",
+]
+MONEY = "amount currency __typename"
+ACCOUNT_PARTS = [
+    "id",
+    "currency",
+    "billingStatus",
+    "__typename",
+    "balance { ...M }",
+    f"creditLimit {{ {MONEY} }}",
+    f"lowBalanceThreshold {{ amount ...M }}",
+]
+
+
+class Selection:
+    """Draws a random query; ``valid`` turns False when it asks for an argument error."""
+
+    def __init__(self, data: st.DataObject, built: Built) -> None:
+        self.data = data
+        self.built = built
+        self.aliases = itertools.count()
+        self.valid = True
+
+    def draw(self, strategy: st.SearchStrategy[Any]) -> Any:
+        return self.data.draw(strategy)
+
+    def alias(self, field: str) -> str:
+        aliased = self.draw(st.integers(0, 3)) == 0
+        return f"a{next(self.aliases)}: {field}" if aliased else field
+
+    def part(self, make: Callable[[], str]) -> str:
+        """A part of a selection, sometimes behind a fragment or a directive (which keeps
+        or drops it: a dropped part's argument errors do not count)."""
+        valid, self.valid = self.valid, True
+        part = make()
+        how = self.draw(st.sampled_from(["plain", "plain", "inline", "include", "skip", "kept"]))
+        self.valid = valid and (self.valid or how in ("include", "skip"))
+        if how == "inline":
+            return f"... on Tenant {{ {part} }}"
+        if how == "include":
+            return f"... @include(if: $no) {{ {part} }}"
+        if how == "skip":
+            return f"... @skip(if: $yes) {{ {part} }}"
+        if how == "kept":
+            return f"... @include(if: $yes) {{ {part} }}"
+        return part
+
+    def tenant(self, depth: int) -> str:
+        fields = self.draw(st.lists(st.sampled_from(TENANT_SCALARS), min_size=1, max_size=5))
+        parts = [self.part(lambda f=f: self.alias(f)) for f in fields]
+        if depth > 0 and self.draw(st.booleans()):
+            parts.append(
+                self.part(lambda: f"{self.alias('parent')} {{ {self.tenant(depth - 1)} }}")
+            )
+        if depth > 0 and self.draw(st.booleans()):
+            parts.append(self.part(lambda: self.connection("subTenants", depth - 1)))
+        if self.draw(st.booleans()):
+            account = self.draw(st.lists(st.sampled_from(ACCOUNT_PARTS), min_size=1, max_size=4))
+            parts.append(
+                self.part(lambda: f"{self.alias('account')} {{ {' '.join(account)} }}")
+            )
+        return " ".join(parts) + " ...T"
+
+    def page_arguments(self) -> list[str]:
+        arguments = []
+        first = self.draw(st.sampled_from([None, 0, 1, 2, 5, 100, 101, -1]))
+        if first is not None:
+            arguments.append(f"first: {first}")
+            self.valid &= 0 <= first <= 100
+        after = self.draw(st.sampled_from([None, None, "cursor", "garbage"]))
+        if after == "cursor":
+            arguments.append(f'after: "{encode_cursor(self.draw(st.integers(1, 12)))}"')
+        elif after == "garbage":
+            arguments.append('after: "nope"')
+            self.valid = False
+        return arguments
+
+    def connection(self, field: str, depth: int, extra: list[str] | None = None) -> str:
+        arguments = self.page_arguments() + (extra or [])
+        call = f"a{next(self.aliases)}: {field}" + (f"({', '.join(arguments)})" if arguments else "")
+        parts = []
+        if self.draw(st.booleans()):
+            parts.append("totalCount")
+        if self.draw(st.booleans()):
+            info = self.draw(
+                st.lists(
+                    st.sampled_from(
+                        ["hasNextPage", "hasPreviousPage", "startCursor", "endCursor", "__typename"]
+                    ),
+                    min_size=1,
+                )
+            )
+            parts.append(f"pageInfo {{ {' '.join(info)} }}")
+        if not parts or self.draw(st.booleans()):
+            cursor = "cursor __typename " if self.draw(st.booleans()) else ""
+            parts.append(f"edges {{ {cursor}node {{ {self.tenant(depth)} }} }}")
+        return f"{call} {{ {' '.join(parts)} __typename }}"
+
+    def query(self) -> str:
+        roots = []
+        if self.draw(st.booleans()):
+            roots.append(f"viewer {{ role tenant {{ {self.tenant(2)} }} }}")
+        for _ in range(self.draw(st.integers(0, 2))):
+            target = self.draw(st.sampled_from(self.built.tenants))
+            how = self.draw(st.sampled_from(["id", "moniker", "garbage", "both"]))
+            if how == "id":
+                argument = f'id: "{gid("Tenant", target.id)}"'
+            elif how == "moniker":
+                argument = f'moniker: "{target.moniker}"'
+            elif how == "garbage":
+                argument = 'id: "VGVuYW50Ong="'
+            else:
+                argument = f'id: "{gid("Tenant", target.id)}", moniker: "x"'
+                self.valid = False
+            roots.append(f"a{next(self.aliases)}: tenant({argument}) {{ {self.tenant(2)} }}")
+        if not roots or self.draw(st.booleans()):
+            search = self.draw(st.sampled_from([None, "t", "1", "managed", "%"]))
+            extra = [] if search is None else [f'search: "{search}"']
+            roots.append(self.connection("tenants", 1, extra))
+        body = " ".join(roots)
+        fragments = {"...M": "fragment M on Money { amount currency }", "...T": "fragment T on Tenant { moniker }"}
+        return (
+            "query($yes: Boolean!, $no: Boolean!) { "
+            + body
+            + " __typename @include(if: $yes) @skip(if: $no) } "
+            + " ".join(f for spread, f in fragments.items() if spread in body)
+        )
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    database=None,
+    # Shrinking rebuilds trees for minutes; the failing query is in the assertion message.
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(tree=trees, data=st.data())
+async def test_compiled_answers_equal_resolver_answers(
+    db: Database, paths: Paths, tree: TreeSpec, data: st.DataObject
+) -> None:
+    built = await build_tree(db, paths.resolver, tree)
+    for _ in range(4):
+        selection = Selection(data, built)
+        query = selection.query()
+        caller = data.draw(st.sampled_from(built.actors))
+        path, compiled, resolver = await paths.both(
+            query, {"yes": True, "no": False}, caller.token
+        )
+        assert compiled == resolver, query
+        if "errors" not in resolver or resolver["data"] is not None:
+            assert path == ("compiled" if selection.valid else "resolver"), query
