@@ -1,9 +1,9 @@
 """Plan -> cached statement -> JSON text, on one pooled asyncpg connection.
 
-A statement is compiled once per plan shape and kind of caller (the cache key): values
-are parameters, and so is the caller's tenant. The scope helper builds the predicates for
-a placeholder tenant that no row has; binding swaps in the caller's. asyncpg prepares
-each statement once per connection and reuses it.
+A statement is compiled once per plan shape and kind of caller (the cache key): the
+request's values are parameters, and so is the caller's tenant. The scope helper builds
+the predicates for a placeholder tenant that no row has; compiling turns it into the
+``tenant`` parameter. asyncpg prepares each statement once per connection and reuses it.
 """
 
 import dataclasses
@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import asyncpg
+from sqlalchemy.dialects.postgresql import ARRAY, asyncpg
+from sqlalchemy.sql.visitors import replacement_traverse
 from graphql import DocumentNode, GraphQLSchema
 
 from tenantry.api.compiler.planner import Plan, Planner
 from tenantry.api.compiler.registry import TYPES, binder_of
-from tenantry.api.compiler.sql import Build
+from tenantry.api.compiler.sql import Build, Parameter
 from tenantry.auth.principal import Principal
 from tenantry.db.engine import Database
 from tenantry.settings import Settings
@@ -28,26 +29,31 @@ PLACEHOLDER_TENANT = -987_654_321_012_345
 CACHE_SIZE = 512
 
 
+TENANT, TENANT_LIST = "tenant", "tenant_list"
+
+
 @dataclass(frozen=True)
 class Statement:
     sql: str
-    # Per positional parameter: a plan slot's name, or None for a constant.
-    slots: tuple[str | None, ...]
-    constants: tuple[Any, ...]
+    # The positional parameters: plan slots, and the caller's tenant (alone or in a list).
+    names: tuple[str, ...]
 
     def arguments(self, plan: Plan, tenant_id: int) -> list[Any]:
-        return [
-            plan.values[slot] if slot is not None else _for_tenant(constant, tenant_id)
-            for slot, constant in zip(self.slots, self.constants, strict=True)
-        ]
+        values = {**plan.values, TENANT: tenant_id, TENANT_LIST: [tenant_id]}
+        return [values[name] for name in self.names]
 
 
-def _for_tenant(value: Any, tenant_id: int) -> Any:
-    if value == PLACEHOLDER_TENANT:
-        return tenant_id
-    if isinstance(value, list) and PLACEHOLDER_TENANT in value:
-        return [tenant_id if v == PLACEHOLDER_TENANT else v for v in value]
-    return value
+def _bind_tenant(element: Any) -> Any:
+    """The scope helper's placeholder tenant becomes the ``tenant`` parameter."""
+    if isinstance(element, sa.BindParameter):
+        value = element.effective_value
+        if value == PLACEHOLDER_TENANT:
+            return Parameter(sa.bindparam(TENANT, type_=sa.BigInteger()))
+        if isinstance(value, list) and value == [PLACEHOLDER_TENANT]:
+            return Parameter(sa.bindparam(TENANT_LIST, type_=ARRAY(sa.BigInteger())))
+        if isinstance(value, list | tuple) and PLACEHOLDER_TENANT in value:
+            raise ValueError("the placeholder tenant inside a longer list")
+    return None
 
 
 class ReadCompiler:
@@ -87,21 +93,11 @@ class ReadCompiler:
         return sa.select(sa.cast(build.object("Query", None, plan.fields), sa.Text))
 
     def _compile(self, plan: Plan, principal: Principal) -> Statement:
-        compiled = self.statement(plan, principal).compile(dialect=self.dialect)
-        names = compiled.positiontup or []
-        processors = compiled._bind_processors
-        slots: list[str | None] = []
-        constants: list[Any] = []
-        for name in names:
-            if name in plan.values:
-                slots.append(name)
-                constants.append(None)
-                continue
-            value = compiled.binds[name].effective_value
-            processor = processors.get(name)
-            slots.append(None)
-            constants.append(processor(value) if processor is not None else value)
-        return Statement(compiled.string, tuple(slots), tuple(constants))
+        statement = replacement_traverse(self.statement(plan, principal), {}, _bind_tenant)
+        compiled = statement.compile(dialect=self.dialect, compile_kwargs={"literal_binds": True})
+        names = tuple(compiled.positiontup or ())
+        assert set(names) <= {*plan.values, TENANT, TENANT_LIST}, names
+        return Statement(compiled.string, names)
 
 
 async def fetch_json(db: Database, statement: Statement, arguments: list[Any]) -> str:
