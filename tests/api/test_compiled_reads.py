@@ -33,6 +33,7 @@ from tenantry.tenants.models import Tenant
 from tests.fixtures.database import TABLES
 from tests.fixtures.factories import Actor, create_actor, create_platform, create_tenant
 from tests.fixtures.graphql import GraphQLClient
+from tests.fixtures.world import World
 from tests.ids import gid, pk_of
 
 
@@ -411,3 +412,38 @@ async def test_compiled_answers_equal_resolver_answers(
         assert compiled == resolver, query
         if "errors" not in resolver or resolver["data"] is not None:
             assert path == ("compiled" if selection.valid else "resolver"), query
+
+
+async def test_a_compiled_read_is_one_statement_on_its_connection(
+    database_url: str, jobs: procrastinate.App, world: World
+) -> None:
+    """Counted at the asyncpg connection: the read is one round trip, with no BEGIN,
+    ROLLBACK or ping around it. (Authentication runs apart, on the main engine.)"""
+    db = Database.connect(database_url, pool_size=2, max_overflow=0)
+    assert db.reads is not None
+    sent: list[str] = []
+
+    def log_queries(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.driver_connection.add_query_logger(lambda q: sent.append(q.query))
+
+    sa.event.listen(db.reads.sync_engine, "connect", log_queries)
+    app = create_app(Settings(database_url=database_url, compiled_reads=True), db=db, jobs=jobs)
+    query = "{ viewer { tenant { name subTenants { edges { node { name account { balance { amount } } } } } } } }"
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as http:
+            gql = GraphQLClient(http)
+            # The first request opens the connections (the driver's set-up queries).
+            await gql.post(query, token=world.a1_admin.token)
+            sent.clear()
+            for _ in range(3):
+                response = await gql.post(query, token=world.a1_admin.token)
+                assert response.headers[PATH_HEADER] == "compiled"
+                assert response.json()["data"]["viewer"]["tenant"]["subTenants"]["edges"] == [
+                    {"node": {"name": "A1X", "account": {"balance": {"amount": "0.00"}}}}
+                ]
+    finally:
+        await db.dispose()
+    assert len(sent) == 3
+    assert all(q.startswith("SELECT CAST(json_build_object(") for q in sent)

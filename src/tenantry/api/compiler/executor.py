@@ -12,6 +12,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg as asyncpg_driver
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, asyncpg
 from sqlalchemy.sql.visitors import replacement_traverse
@@ -101,10 +102,15 @@ class ReadCompiler:
 
 
 async def fetch_json(db: Database, statement: Statement, arguments: list[Any]) -> str:
-    """Runs the statement outside any transaction (one statement reads one snapshot)."""
-    async with db.engine.connect() as connection:
+    """Runs the statement outside any transaction (one statement reads one snapshot): one
+    round trip on a pooled connection, no BEGIN, no ROLLBACK, no ping."""
+    async with (db.reads or db.engine).connect() as connection:
         raw = await connection.get_raw_connection()
         driver = raw.driver_connection
         assert driver is not None
-        text: str = await driver.fetchval(statement.sql, *arguments)
+        try:
+            text: str = await driver.fetchval(statement.sql, *arguments)
+        except (OSError, asyncpg_driver.InterfaceError, asyncpg_driver.PostgresConnectionError):
+            raw.invalidate()  # unpinged: a connection the server has dropped goes now
+            raise
         return text
