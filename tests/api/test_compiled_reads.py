@@ -8,7 +8,7 @@ __typename) and several callers; both paths must give the same JSON.
 
 import itertools
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +16,7 @@ import httpx
 import procrastinate
 import pytest
 import sqlalchemy as sa
+from strawberry import relay
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -115,6 +116,7 @@ trees = st.builds(
 class Built:
     tenants: list[Tenant]
     actors: list[Actor]  # the callers: root admin, admins and viewers, partner admin
+    accounts: list[int] = field(default_factory=list)  # every account's id
 
 
 _monikers = itertools.count(1)
@@ -241,7 +243,19 @@ async def build_tree(db: Database, gql: GraphQLClient, spec: TreeSpec) -> Built:
         built.actors.append(admin)
         for access in spec.managed_access:
             await _make_managed(db, gql, built, partner, admin, access)
+    async with db.read() as session:
+        built.accounts = list((await session.scalars(sa.select(Account.id))).all())
     return built
+
+
+def _type_of_id(global_id: str) -> str:
+    """"Type:pk" of a global id that names a compiled node, else "?"."""
+    try:
+        decoded = relay.GlobalID.from_id(global_id)
+    except (relay.GlobalIDValueError, ValueError):
+        return "?"
+    ok = decoded.type_name in ("Tenant", "Account") and decoded.node_id.isdigit()
+    return f"{decoded.type_name}:{decoded.node_id}" if ok and decoded.node_id != "0" else "?"
 
 
 # --- random selections --------------------------------------------------------------
@@ -275,7 +289,8 @@ ACCOUNT_PARTS = [
 
 
 class Selection:
-    """Draws a random query; ``valid`` turns False when it asks for an argument error."""
+    """Draws a random query; ``valid`` turns False when it asks for an argument error or
+    for a field that does not compile (either sends it down the resolver path)."""
 
     def __init__(self, data: st.DataObject, built: Built) -> None:
         self.data = data
@@ -358,6 +373,27 @@ class Selection:
             parts.append(f"edges {{ {cursor}node {{ {self.tenant(depth)} }} }}")
         return f"{call} {{ {' '.join(parts)} __typename }}"
 
+    def node_id(self) -> str:
+        kind = self.draw(st.sampled_from(["Tenant", "Tenant", "Account", "garbage", "User"]))
+        if kind == "Tenant":
+            return gid("Tenant", self.draw(st.sampled_from(self.built.tenants)).id)
+        if kind == "Account":
+            return gid("Account", self.draw(st.sampled_from(self.built.accounts)))
+        if kind == "User":
+            self.valid = False  # User does not compile: the resolver path answers
+            return gid("User", 1)
+        return self.draw(st.sampled_from(["nope", gid("Tenant", 0), gid("Nothing", 1)]))
+
+    def node(self) -> str:
+        parts = ["__typename"] if self.draw(st.booleans()) else []
+        if self.draw(st.booleans()):
+            parts.append("id")
+        parts.append(f"... on Tenant {{ {self.tenant(1)} }}")
+        if self.draw(st.booleans()):
+            account = self.draw(st.lists(st.sampled_from(ACCOUNT_PARTS), min_size=1, max_size=4))
+            parts.append(f"... on Account {{ {' '.join(account)} }}")
+        return " ".join(parts)
+
     def query(self) -> str:
         roots = []
         if self.draw(st.booleans()):
@@ -375,6 +411,14 @@ class Selection:
                 argument = f'id: "{gid("Tenant", target.id)}", moniker: "x"'
                 self.valid = False
             roots.append(f"a{next(self.aliases)}: tenant({argument}) {{ {self.tenant(2)} }}")
+        if self.draw(st.integers(0, 3)) == 0:
+            roots.append(f"a{next(self.aliases)}: node(id: \"{self.node_id()}\") {{ {self.node()} }}")
+        if self.draw(st.integers(0, 3)) == 0:
+            ids = self.draw(st.lists(st.builds(self.node_id), max_size=4))
+            listed = ", ".join(f'"{i}"' for i in ids)
+            kinds = {i.split(":")[0] for i in map(_type_of_id, ids)} - {"?"}
+            self.valid &= len(kinds) <= 1
+            roots.append(f"a{next(self.aliases)}: nodes(ids: [{listed}]) {{ {self.node()} }}")
         if not roots or self.draw(st.booleans()):
             search = self.draw(st.sampled_from([None, "t", "1", "managed", "%"]))
             extra = [] if search is None else [f'search: "{search}"']

@@ -25,8 +25,6 @@ from tests.ids import gid
 # Fields that run on the resolver path: this list may only shrink (when a field compiles).
 FALLBACK_FIELDS = {
     "Query.billingEntities",
-    "Query.node",
-    "Query.nodes",
     "Query.sponsorOperators",
     "Viewer.impersonation",
     "Viewer.user",

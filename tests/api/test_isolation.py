@@ -290,7 +290,13 @@ async def test_root_admin_sees_every_tenant(gql: GraphQLClient, world: World) ->
     assert data["tenants"]["totalCount"] == 7
 
 
-COMPILED_CHECKS = [tenant_by_id, tenant_by_moniker, tenants_list, parent_only_when_visible]
+COMPILED_CHECKS = [
+    tenant_by_id,
+    tenant_by_moniker,
+    node_and_nodes,
+    tenants_list,
+    parent_only_when_visible,
+]
 
 
 @pytest.mark.parametrize("run", COMPILED_CHECKS, ids=[c.__name__ for c in COMPILED_CHECKS])

@@ -8,8 +8,12 @@ import sqlalchemy as sa
 from tenantry.api.compiler import arguments
 from tenantry.api.compiler.planner import Bound, PlannedField
 from tenantry.api.compiler.sql import Build, FieldSQL, connection
-from tenantry.api.relay import decode_id
-from tenantry.api.types.tenant_sql import by
+from strawberry import relay
+
+from tenantry.api.node import NODE_RESOLVERS
+from tenantry.api.relay import UNKNOWN_ID, decode_id
+from tenantry.api.types.account_sql import by as account_by
+from tenantry.api.types.tenant_sql import by as tenant_by
 from tenantry.settings import Settings
 from tenantry.tenants import repository as tenants_repo
 from tenantry.tenants.models import Tenant
@@ -26,8 +30,8 @@ def _tenant_arguments(args: Mapping[str, Any], settings: Settings) -> Bound:
 
 def _tenant(b: Build, root: None, f: PlannedField) -> sa.ColumnElement[Any]:
     if f.shape == "moniker":
-        return by(b, f.children, lambda row: row.moniker == b.param(f, "moniker"))
-    return by(b, f.children, lambda row: row.id == b.param(f, "id"))
+        return tenant_by(b, f.children, lambda row: row.moniker == b.param(f, "moniker"))
+    return tenant_by(b, f.children, lambda row: row.id == b.param(f, "id"))
 
 
 def _tenants_arguments(args: Mapping[str, Any], settings: Settings) -> Bound:
@@ -47,7 +51,67 @@ def _tenants(b: Build, root: None, f: PlannedField) -> sa.ColumnElement[Any]:
     return connection(b, f, Tenant, where, "Tenant")
 
 
+# Node types that compile, with how to find one by id (through the scope helper).
+NODE_TYPES = {"Tenant": tenant_by, "Account": account_by}
+
+
+def _node_id(global_id: str) -> tuple[str, int] | None:
+    """``api.node.resolve_node``'s reading of an id: (type, pk), or None when it answers
+    null (malformed, unknown type, no number). Raises Fallback-worthy KeyError for node
+    types that do not compile."""
+    try:
+        type_name = relay.GlobalID.from_id(global_id).type_name
+    except (relay.GlobalIDValueError, ValueError):
+        return None
+    pk = decode_id(global_id, type_name)
+    if type_name not in NODE_RESOLVERS or pk == UNKNOWN_ID:
+        return None
+    if type_name not in NODE_TYPES:
+        raise KeyError(type_name)
+    return type_name, pk
+
+
+def _node_arguments(args: Mapping[str, Any], settings: Settings) -> Bound:
+    try:
+        found = _node_id(str(args["id"]))
+    except KeyError:
+        return None
+    if found is None:
+        return None, {}
+    return found[0], {"id": found[1]}
+
+
+def _node(b: Build, root: None, f: PlannedField) -> sa.ColumnElement[Any]:
+    if f.shape is None:
+        return sa.null()
+    return NODE_TYPES[f.shape](b, f.children, lambda row: row.id == b.param(f, "id"))
+
+
+def _nodes_arguments(args: Mapping[str, Any], settings: Settings) -> Bound:
+    ids = [str(i) for i in args["ids"]]
+    if len(ids) > settings.max_page_size:
+        return None  # the resolver path answers with its error
+    try:
+        found = [_node_id(i) for i in ids]
+    except KeyError:
+        return None
+    types = {f[0] for f in found if f is not None}
+    if len(types) > 1:
+        return None
+    pks = [UNKNOWN_ID if f is None else f[1] for f in found]
+    return (types.pop() if types else "Tenant"), {"ids": pks}
+
+
+def _nodes(b: Build, root: None, f: PlannedField) -> sa.ColumnElement[Any]:
+    ids = sa.func.unnest(b.param(f, "ids")).table_valued("id", with_ordinality="n").render_derived()
+    element = NODE_TYPES[f.shape](b, f.children, lambda row: row.id == ids.c.id)
+    listed = sa.func.json_agg(element).aggregate_order_by(ids.c.n)
+    return sa.select(sa.func.coalesce(listed, sa.text("'[]'::json"))).select_from(ids).scalar_subquery()
+
+
 QUERY: dict[str, FieldSQL] = {
+    "node": FieldSQL(_node, _node_arguments),
+    "nodes": FieldSQL(_nodes, _nodes_arguments),
     "viewer": FieldSQL(lambda b, root, f: b.object("Viewer", None, f.children)),
     "tenant": FieldSQL(_tenant, _tenant_arguments),
     "tenants": FieldSQL(_tenants, _tenants_arguments),

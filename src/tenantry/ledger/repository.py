@@ -181,18 +181,19 @@ async def posting_of(session: AsyncSession, transaction_id: int, account_id: int
     return (await session.scalars(stmt)).one()
 
 
-def _readable(scope: Scope) -> sa.ColumnElement[bool]:
+def readable(scope: Scope) -> sa.ColumnElement[bool]:
+    """Filter on ``accounts``: those the scope may read (by id, or as a tenant's own)."""
     return scope.tenant_accounts(Account.tenant_id, Account.owner_kind == OwnerKind.TENANT)
 
 
 async def accounts_by_ids(session: AsyncSession, scope: Scope, ids: Sequence[int]) -> list[Account]:
-    stmt = sa.select(Account).where(any_of(Account.id, ids), _readable(scope))
+    stmt = sa.select(Account).where(any_of(Account.id, ids), readable(scope))
     return list((await session.scalars(stmt)).all())
 
 
 def tenant_account_filter(scope: Scope) -> tuple[sa.ColumnElement[bool], ...]:
     """Filter on ``accounts``: tenants' own accounts the scope may read."""
-    return (Account.owner_kind == OwnerKind.TENANT, _readable(scope))
+    return (Account.owner_kind == OwnerKind.TENANT, readable(scope))
 
 
 async def tenant_accounts(

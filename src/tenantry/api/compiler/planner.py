@@ -17,6 +17,7 @@ from typing import Any
 from graphql import (
     DocumentNode,
     FragmentDefinitionNode,
+    GraphQLInterfaceType,
     GraphQLObjectType,
     GraphQLSchema,
     OperationType,
@@ -146,6 +147,15 @@ class Planner:
             self._plan_values[slot] = value
             slots[argument] = slot
         named = get_named_type(definition.type)
+        if isinstance(named, GraphQLInterfaceType):
+            # Which object type a node field returns is known from its ids: the binder
+            # names it in the shape (or None: the field is null, whatever is selected).
+            runtime = self.schema.get_type(shape) if isinstance(shape, str) else None
+            if runtime is None:
+                return PlannedField(key, name, named.name, shape, slots, ())
+            if not isinstance(runtime, GraphQLObjectType):
+                raise Fallback
+            named = runtime
         children: tuple[PlannedField, ...] = ()
         if isinstance(named, GraphQLObjectType):
             sub = collect_subfields(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.util import AliasedClass
@@ -107,6 +108,8 @@ def _type_of(value: Any) -> sa.types.TypeEngine[Any]:
         return sa.BigInteger()
     if isinstance(value, str):
         return sa.Text()
+    if isinstance(value, list) and all(isinstance(v, int) for v in value):
+        return ARRAY(sa.BigInteger())
     raise TypeError(f"no SQL type for a parameter of type {type(value).__name__}")
 
 

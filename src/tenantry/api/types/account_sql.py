@@ -1,10 +1,14 @@
 """Account in the compiled read path (see ``account.py`` for the resolver path)."""
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
-from tenantry.api.compiler.sql import FieldSQL, column, global_id, null_if
+from tenantry.api.compiler.planner import PlannedField
+from tenantry.api.compiler.sql import Build, FieldSQL, column, global_id, null_if, on
+from tenantry.ledger import repository as ledger_repo
 from tenantry.ledger.models import Account
 from tenantry.ledger.service import BillingStatus
 
@@ -20,6 +24,12 @@ def billing_status(account: Any) -> sa.ColumnElement[str]:
         ),
         else_=BillingStatus.ACTIVE.value,
     )
+
+
+def by(b: Build, fields: tuple[PlannedField, ...], match: Callable[[Any], Any]) -> Any:
+    """The readable account a row alias ``match``es (``repository.accounts_by_ids``)."""
+    row = aliased(Account)
+    return b.row_object("Account", row, fields, match(row), on(row, ledger_repo.readable(b.scope)))
 
 
 def _money(column_name: str) -> FieldSQL:
@@ -41,6 +51,3 @@ ACCOUNT: dict[str, FieldSQL] = {
     ),
     "billingStatus": FieldSQL(lambda b, a, f: billing_status(a)),
 }
-
-# The source of an Account object is an alias of this model.
-MODEL = Account
