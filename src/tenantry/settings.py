@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     max_aliases: int = 30
     max_tokens: int = 10_000
     # Answer read operations that compile with one SQL statement (DESIGN.md, "The read path").
-    compiled_reads: bool = False
+    compiled_reads: bool = True
 
 
 @lru_cache(maxsize=1)

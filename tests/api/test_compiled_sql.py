@@ -88,9 +88,11 @@ def test_every_field_compiles_or_is_listed_as_fallback() -> None:
         for field in t.fields:
             if binder_of(name, field) is None:
                 falling_back.add(f"{name}.{field}")
-    whole_types = {name for name, t in _read_types().items() if all(
-        f"{name}.{field}" in falling_back for field in t.fields
-    )}
+    whole_types = {
+        name
+        for name, t in _read_types().items()
+        if all(f"{name}.{field}" in falling_back for field in t.fields)
+    }
     assert whole_types == FALLBACK_TYPES
     listed = {f for f in falling_back if f.split(".")[0] not in FALLBACK_TYPES}
     assert listed == FALLBACK_FIELDS
@@ -186,4 +188,3 @@ async def test_global_ids_and_cursors_are_the_resolver_paths(db: Database, ids: 
     columns += [cursor(sa.literal(i, sa.BigInteger)) for i in ids]
     expected = [gid("AccountTransaction", i) for i in ids] + [encode_cursor(i) for i in ids]
     assert await _row(db, *columns) == expected
-

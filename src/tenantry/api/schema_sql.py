@@ -4,12 +4,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from strawberry import relay
 
 from tenantry.api.compiler import arguments
 from tenantry.api.compiler.planner import Bound, PlannedField
 from tenantry.api.compiler.sql import Build, FieldSQL, connection
-from strawberry import relay
-
 from tenantry.api.node import NODE_RESOLVERS
 from tenantry.api.relay import UNKNOWN_ID, decode_id
 from tenantry.api.types.account_sql import by as account_by
@@ -84,7 +83,7 @@ def _node_arguments(args: Mapping[str, Any], settings: Settings) -> Bound:
 def _node(b: Build, root: None, f: PlannedField) -> sa.ColumnElement[Any]:
     if f.shape is None:
         return sa.null()
-    return NODE_TYPES[f.shape](b, f.children, lambda row: row.id == b.param(f, "id"))
+    return NODE_TYPES[str(f.shape)](b, f.children, lambda row: row.id == b.param(f, "id"))
 
 
 def _nodes_arguments(args: Mapping[str, Any], settings: Settings) -> Bound:
@@ -99,14 +98,23 @@ def _nodes_arguments(args: Mapping[str, Any], settings: Settings) -> Bound:
     if len(types) > 1:
         return None
     pks = [UNKNOWN_ID if f is None else f[1] for f in found]
-    return (types.pop() if types else "Tenant"), {"ids": pks}
+    # No id names a node: a list of nulls, whatever is selected.
+    return (types.pop() if types else None), {"ids": pks}
 
 
 def _nodes(b: Build, root: None, f: PlannedField) -> sa.ColumnElement[Any]:
     ids = sa.func.unnest(b.param(f, "ids")).table_valued("id", with_ordinality="n").render_derived()
-    element = NODE_TYPES[f.shape](b, f.children, lambda row: row.id == ids.c.id)
+    element = (
+        sa.cast(sa.null(), sa.JSON)
+        if f.shape is None
+        else NODE_TYPES[str(f.shape)](b, f.children, lambda row: row.id == ids.c.id)
+    )
     listed = sa.func.json_agg(element).aggregate_order_by(ids.c.n)
-    return sa.select(sa.func.coalesce(listed, sa.text("'[]'::json"))).select_from(ids).scalar_subquery()
+    return (
+        sa.select(sa.func.coalesce(listed, sa.text("'[]'::json")))
+        .select_from(ids)
+        .scalar_subquery()
+    )
 
 
 QUERY: dict[str, FieldSQL] = {

@@ -14,9 +14,9 @@ from typing import Any
 
 import asyncpg as asyncpg_driver
 import sqlalchemy as sa
+from graphql import DocumentNode, GraphQLSchema
 from sqlalchemy.dialects.postgresql import ARRAY, asyncpg
 from sqlalchemy.sql.visitors import replacement_traverse
-from graphql import DocumentNode, GraphQLSchema
 
 from tenantry.api.compiler.planner import Plan, Planner
 from tenantry.api.compiler.registry import TYPES, binder_of
@@ -31,6 +31,7 @@ CACHE_SIZE = 512
 
 
 TENANT, TENANT_LIST = "tenant", "tenant_list"
+_NO_OPTIONS: dict[str, Any] = {}
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class Statement:
         return [values[name] for name in self.names]
 
 
-def _bind_tenant(element: Any) -> Any:
+def _bind_tenant(element: Any, **kw: Any) -> Any:
     """The scope helper's placeholder tenant becomes the ``tenant`` parameter."""
     if isinstance(element, sa.BindParameter):
         value = element.effective_value
@@ -60,7 +61,7 @@ def _bind_tenant(element: Any) -> Any:
 class ReadCompiler:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.dialect = asyncpg.dialect()
+        self.dialect: sa.Dialect = asyncpg.dialect()  # type: ignore[no-untyped-call]
         self._cache: OrderedDict[Hashable, Statement] = OrderedDict()
 
     def prepare(
@@ -89,12 +90,13 @@ class ReadCompiler:
 
     def statement(self, plan: Plan, principal: Principal) -> sa.Select[Any]:
         scope = dataclasses.replace(principal.scope, tenant_id=PLACEHOLDER_TENANT)
-        build = Build(TYPES, scope, principal, plan.values)
+        data = Build(TYPES, scope, principal, plan.values).object("Query", None, plan.fields)
+        data = replacement_traverse(data, _NO_OPTIONS, _bind_tenant)
         # As text: the connection's json codec would parse it, and the response needs text.
-        return sa.select(sa.cast(build.object("Query", None, plan.fields), sa.Text))
+        return sa.select(sa.cast(data, sa.Text))
 
     def _compile(self, plan: Plan, principal: Principal) -> Statement:
-        statement = replacement_traverse(self.statement(plan, principal), {}, _bind_tenant)
+        statement = self.statement(plan, principal)
         compiled = statement.compile(dialect=self.dialect, compile_kwargs={"literal_binds": True})
         names = tuple(compiled.positiontup or ())
         assert set(names) <= {*plan.values, TENANT, TENANT_LIST}, names

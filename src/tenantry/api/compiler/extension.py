@@ -8,6 +8,7 @@ When the operation does not compile, execution goes on down the resolver path.
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
+from typing import Any, cast
 
 import orjson
 from strawberry.extensions import SchemaExtension
@@ -41,7 +42,10 @@ class CompiledReads(SchemaExtension):
             if context.principal is not None and context.settings.compiled_reads:
                 data = await self._compiled(context)
                 if data is not None:
-                    execution.result = ExecutionResult(data=orjson.Fragment(data), errors=None)
+                    # PostgreSQL's JSON text as is: the view encodes with orjson, which
+                    # writes a Fragment without parsing it.
+                    fragment = cast(dict[str, Any], orjson.Fragment(data))
+                    execution.result = ExecutionResult(data=fragment, errors=None)
                     path = "compiled"
             READS_BY_PATH[path] += 1
             log.debug("read", extra={"read_path": path, "operation": execution.operation_name})

@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
-from sqlalchemy.orm.util import AliasedClass
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.util import ClauseAdapter
@@ -69,8 +68,10 @@ class Build:
         mapping = self.types[type_name]
         pairs: list[Any] = []
         for f in fields:
-            value = typename(type_name) if f.name == "__typename" else mapping[f.name].build(
-                self, source, f
+            value = (
+                typename(type_name)
+                if f.name == "__typename"
+                else mapping[f.name].build(self, source, f)
             )
             pairs += [sa.literal(f.key, sa.Text), value]
         return sa.func.json_build_object(*pairs)
@@ -119,9 +120,7 @@ def typename(name: str) -> sa.ColumnElement[Any]:
 
 def on(row: Any, predicate: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
     """A predicate written on a model (a scope helper's, a repository's), on an alias."""
-    adapted: sa.ColumnElement[bool] = ClauseAdapter(sa.inspect(row).selectable).traverse(
-        predicate
-    )
+    adapted: sa.ColumnElement[bool] = ClauseAdapter(sa.inspect(row).selectable).traverse(predicate)
     return adapted
 
 
@@ -191,8 +190,8 @@ def connection(
         more_select = more_select.correlate(correlate)
         count_select = count_select.correlate(correlate)
     page = page_select.subquery()
-    node: AliasedClass[M] = aliased(model, page)
-    node_id = node.id  # type: ignore[attr-defined]
+    node: Any = aliased(model, page)
+    node_id = node.id
 
     # Aggregates over the page (edges, cursors) make one row of it; nothing else reads it.
     aggregates = False
@@ -244,8 +243,8 @@ def b_object_pairs(
     """The object of a connection's edge or page info: fixed parts by field name."""
     pairs: list[Any] = []
     for child in field.children:
-        value = typename(field.type_name) if child.name == "__typename" else parts[child.name](
-            child
+        value = (
+            typename(field.type_name) if child.name == "__typename" else parts[child.name](child)
         )
         pairs += [sa.literal(child.key, sa.Text), value]
     return sa.func.json_build_object(*pairs)

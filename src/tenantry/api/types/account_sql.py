@@ -26,7 +26,9 @@ def billing_status(account: Any) -> sa.ColumnElement[str]:
     )
 
 
-def by(b: Build, fields: tuple[PlannedField, ...], match: Callable[[Any], Any]) -> Any:
+def by(
+    b: Build, fields: tuple[PlannedField, ...], match: Callable[[Any], Any]
+) -> sa.ColumnElement[Any]:
     """The readable account a row alias ``match``es (``repository.accounts_by_ids``)."""
     row = aliased(Account)
     return b.row_object("Account", row, fields, match(row), on(row, ledger_repo.readable(b.scope)))

@@ -3,8 +3,8 @@
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
 from babel.numbers import list_currencies
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from tenantry.api.compiler.sql import FieldSQL
 from tenantry.ledger.money import currency_precision

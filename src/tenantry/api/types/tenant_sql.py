@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from tenantry.api.compiler import arguments
+from tenantry.api.compiler.planner import PlannedField
 from tenantry.api.compiler.sql import (
     Build,
     FieldSQL,
@@ -18,7 +19,6 @@ from tenantry.api.compiler.sql import (
     null_if,
     on,
 )
-from tenantry.api.compiler.planner import PlannedField
 from tenantry.ledger import repository as ledger_repo
 from tenantry.ledger.models import Account
 from tenantry.tenants import repository as tenants_repo
@@ -27,7 +27,7 @@ from tenantry.tenants.models import Tenant, TenantKind
 
 def by(
     b: Build, fields: tuple[PlannedField, ...], match: Callable[[Any], sa.ColumnElement[bool]]
-) -> Any:
+) -> sa.ColumnElement[Any]:
     """The visible tenant (or billing face: ``repository.by_ids``) a row alias ``match``es."""
     row = aliased(Tenant)
     return b.row_object("Tenant", row, fields, match(row), on(row, b.scope.billing_faces()))

@@ -7,7 +7,5 @@ from tenantry.api.types.tenant_sql import by
 
 VIEWER: dict[str, FieldSQL] = {
     "role": FieldSQL(lambda b, v, f: sa.literal(b.principal.role.value, sa.Text)),
-    "tenant": FieldSQL(
-        lambda b, v, f: by(b, f.children, lambda row: row.id == b.scope.tenant_id)
-    ),
+    "tenant": FieldSQL(lambda b, v, f: by(b, f.children, lambda row: row.id == b.scope.tenant_id)),
 }
