@@ -33,7 +33,6 @@ FALLBACK_FIELDS = {
     "Tenant.customers",
     "Tenant.defaultCustomerTariff",
     "Tenant.invoices",
-    "Tenant.managedTenants",
     "Tenant.planCatalog",
     "Tenant.reports",
     "Tenant.settingSources",

@@ -124,30 +124,23 @@ async def children_counts(
     return await counts_by_key(session, Tenant.parent_id, parent_ids, *children_filter(scope, kind))
 
 
+def managed_filter(scope: Scope) -> tuple[sa.ColumnElement[bool], ...]:
+    """Filter on ``tenants``: managed tenants (with ``parent_id`` matched), as billing faces."""
+    return (Tenant.kind == TenantKind.MANAGED, scope.billing_faces())
+
+
 async def managed_pages(
     session: AsyncSession, scope: Scope, partner_ids: Sequence[int], page: PageRequest
 ) -> dict[int, Page[Tenant]]:
     return await pages_by_key(
-        session,
-        Tenant,
-        Tenant.parent_id,
-        partner_ids,
-        page,
-        Tenant.kind == TenantKind.MANAGED,
-        scope.billing_faces(),
+        session, Tenant, Tenant.parent_id, partner_ids, page, *managed_filter(scope)
     )
 
 
 async def managed_counts(
     session: AsyncSession, scope: Scope, partner_ids: Sequence[int]
 ) -> dict[int, int]:
-    return await counts_by_key(
-        session,
-        Tenant.parent_id,
-        partner_ids,
-        Tenant.kind == TenantKind.MANAGED,
-        scope.billing_faces(),
-    )
+    return await counts_by_key(session, Tenant.parent_id, partner_ids, *managed_filter(scope))
 
 
 async def set_scope_member(

@@ -1,26 +1,32 @@
 """Money in the compiled read path: the same strings ``ledger.money.display_amount`` gives."""
 
+import json
 from typing import Any
 
 import sqlalchemy as sa
 from babel.numbers import list_currencies
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import JSONB
 
 from tenantry.api.compiler.sql import FieldSQL
 from tenantry.ledger.money import currency_precision
 
-# The currencies whose minor unit is not 1/100 (babel's data, as currency_precision reads it).
-_ODD = [(c, currency_precision(c)) for c in sorted(list_currencies()) if currency_precision(c) != 2]
-_CODES = sa.literal([c for c, _ in _ODD], ARRAY(sa.Text))
-_PLACES = sa.type_coerce(
-    sa.Grouping(sa.literal([p for _, p in _ODD], ARRAY(sa.Integer))), ARRAY(sa.Integer)
+# The currencies whose minor unit is not 1/100 (babel's data, as currency_precision reads it),
+# as one JSON object: PostgreSQL finds a key in it by binary search.
+_ODD_PRECISION = sa.cast(
+    sa.literal(
+        json.dumps(
+            {c: currency_precision(c) for c in list_currencies() if currency_precision(c) != 2},
+            sort_keys=True,
+        ),
+        sa.Text,
+    ),
+    JSONB,
 )
 
 
 def precision(currency: Any) -> sa.ColumnElement[int]:
-    # One array lookup, not a CASE of fifty branches: the planner folds less, per amount.
-    position = sa.func.array_position(_CODES, sa.cast(currency, sa.Text))
-    return sa.func.coalesce(_PLACES[position], 2)
+    places = sa.cast(_ODD_PRECISION.op("->>")(sa.cast(currency, sa.Text)), sa.Integer)
+    return sa.func.coalesce(places, 2)
 
 
 def display_amount(amount: Any, currency: Any) -> sa.ColumnElement[str]:

@@ -44,6 +44,17 @@ def _sub_tenants(b: Build, t: Any, f: PlannedField) -> sa.ColumnElement[Any]:
     )
 
 
+def _managed_tenants(b: Build, t: Any, f: PlannedField) -> sa.ColumnElement[Any]:
+    # ``Principal.lists_managed_tenants_of``: its own partner's admins, on that partner only.
+    if not b.principal.lists_managed_tenants_of(b.principal.tenant_id):
+        return sa.null()
+    where = tenants_repo.managed_filter(b.scope)
+    managed = connection(
+        b, f, Tenant, where, "Tenant", match=lambda row: row.parent_id == t.id, correlate=t
+    )
+    return sa.case((t.id == b.scope.tenant_id, managed), else_=sa.null())
+
+
 def _account(b: Build, t: Any, f: PlannedField) -> sa.ColumnElement[Any]:
     a = aliased(Account)
     where = all_on(a, ledger_repo.tenant_account_filter(b.scope))
@@ -73,5 +84,6 @@ TENANT: dict[str, FieldSQL] = {
     ),
     "parent": FieldSQL(_parent),
     "subTenants": FieldSQL(_sub_tenants, arguments.page),
+    "managedTenants": FieldSQL(_managed_tenants, arguments.page),
     "account": FieldSQL(_account),
 }
