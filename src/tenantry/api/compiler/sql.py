@@ -66,6 +66,7 @@ class Build:
         self, type_name: str, source: Any, fields: Sequence[PlannedField]
     ) -> sa.ColumnElement[Any]:
         mapping = self.types[type_name]
+        # Keys are response keys: GraphQL names (letters, digits, "_"), rendered inline.
         pairs: list[Any] = []
         for f in fields:
             value = (
@@ -204,7 +205,7 @@ def connection(
             return count_select.scalar_subquery()
         if child.name == "edges":
             aggregates = True
-            edge = b_object_pairs(
+            edge = fixed_object(
                 child,
                 {
                     "cursor": lambda f: cursor(node_id),
@@ -215,7 +216,7 @@ def connection(
             return sa.func.coalesce(agg, sa.text("'[]'::json"))
         assert child.name == "pageInfo"
         more = sa.select(sa.func.count()).select_from(more_select.subquery()).scalar_subquery()
-        return b_object_pairs(
+        return fixed_object(
             child,
             {
                 "hasNextPage": lambda f: more > first,
@@ -237,7 +238,7 @@ def connection(
     return (built.select_from(page) if aggregates else built).scalar_subquery()
 
 
-def b_object_pairs(
+def fixed_object(
     field: PlannedField, parts: dict[str, Callable[[PlannedField], sa.ColumnElement[Any]]]
 ) -> sa.ColumnElement[Any]:
     """The object of a connection's edge or page info: fixed parts by field name."""
