@@ -162,7 +162,8 @@ async def timed(work: Callable[[], Awaitable[object]], repeat: int) -> float:
 
 
 async def floor(db: Database, sql: str, *args: Any) -> bytes:
-    async with db.engine.connect() as connection:
+    # The same pool as the compiled path (no ping): the floor is the statement alone.
+    async with (db.reads or db.engine).connect() as connection:
         raw = await connection.get_raw_connection()
         text: str = await raw.driver_connection.fetchval(sql, *args)  # type: ignore[union-attr]
     return b'{"data":' + text.encode() + b"}"
