@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     job_statement_timeout_ms: int = 0
     # Seconds a request waits for a pooled database connection before a 503.
     db_pool_timeout_seconds: float = 5.0
+    # Answer read operations that compile with one SQL statement (DESIGN.md, "The read path").
+    compiled_reads: bool = True
 
 
 @lru_cache(maxsize=1)

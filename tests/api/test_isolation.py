@@ -2,7 +2,8 @@
 
 Every field that takes or returns ids has a check here. ``test_checks_fail_without_scope``
 runs each check again with the scope helper switched off, and requires every one to fail:
-a check that passes without the scope would prove nothing.
+a check that passes without the scope would prove nothing. Every check runs on both read
+paths: the resolver path and the compiled one (whatever it does not compile falls back).
 """
 
 from collections.abc import Awaitable, Callable
@@ -10,8 +11,10 @@ from collections.abc import Awaitable, Callable
 import pytest
 import sqlalchemy as sa
 
+from tenantry.api.compiler.extension import READS_BY_PATH
 from tenantry.auth.scope import Scope
 from tenantry.db.engine import Database
+from tenantry.settings import Settings
 from tenantry.tenants.models import Tenant
 from tests.fixtures.graphql import GraphQLClient
 from tests.fixtures.money import create_customer, create_endpoint, create_operator, create_tariff
@@ -20,6 +23,12 @@ from tests.ids import gid
 
 Check = Callable[[GraphQLClient, Database, World], Awaitable[None]]
 CHECKS: list[Check] = []
+
+
+@pytest.fixture(params=["resolver", "compiled"])
+def settings(request: pytest.FixtureRequest, database_url: str) -> Settings:
+    """The ``gql`` client's settings: every test here runs on both read paths."""
+    return Settings(database_url=database_url, compiled_reads=request.param == "compiled")
 
 
 def check(fn: Check) -> Check:
@@ -304,3 +313,23 @@ async def test_checks_fail_without_scope(
 async def test_root_admin_sees_every_tenant(gql: GraphQLClient, world: World) -> None:
     data = await gql.data("{ tenants(first: 50) { totalCount } }", token=world.root_admin.token)
     assert data["tenants"]["totalCount"] == 7
+
+
+COMPILED_CHECKS = [
+    tenant_by_id,
+    tenant_by_moniker,
+    node_and_nodes,
+    tenants_list,
+    parent_only_when_visible,
+]
+
+
+@pytest.mark.parametrize("run", COMPILED_CHECKS, ids=[c.__name__ for c in COMPILED_CHECKS])
+async def test_read_checks_run_compiled(
+    run: Check, gql: GraphQLClient, db: Database, world: World, settings: Settings
+) -> None:
+    """On the compiled path these checks are answered by compiled SQL, not by a fallback."""
+    before = READS_BY_PATH.copy()
+    await run(gql, db, world)
+    took = READS_BY_PATH - before
+    assert set(took) == ({"compiled"} if settings.compiled_reads else {"resolver"})

@@ -5,6 +5,7 @@ from graphql import GraphQLError
 from strawberry import relay
 from strawberry.types import ExecutionContext
 
+from tenantry.api.compiler.extension import compiled_reads
 from tenantry.api.errors import ClientError, log_unexpected
 from tenantry.api.info import Info
 from tenantry.api.limits import schema_extensions
@@ -130,6 +131,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=schema_extensions(settings),
+        # The compiled read path comes last: after every guard and limit.
+        extensions=[*schema_extensions(settings), compiled_reads(settings)],
         scalar_overrides=SCALAR_OVERRIDES,
     )

@@ -26,6 +26,7 @@ def create_engine(
     max_overflow: int = 20,
     pool_timeout: float = 30.0,
     statement_timeout_ms: int = 0,
+    pre_ping: bool = True,
 ) -> AsyncEngine:
     """``pool_timeout`` bounds the wait for a pooled connection and for a new one to open;
     ``statement_timeout_ms`` (0: the server's default) bounds every statement run on it."""
@@ -39,17 +40,23 @@ def create_engine(
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         connect_args={"server_settings": server_settings, "timeout": pool_timeout},
     )
 
 
 @dataclass(frozen=True)
 class Database:
-    """Owns the engine; hands out sessions. The caller of ``write()`` owns the transaction."""
+    """Owns the engines; hands out sessions. The caller of ``write()`` owns the transaction.
+
+    ``reads`` serves the compiled read path: one statement per request, outside any
+    transaction, so its pool does not ping (a ping is BEGIN, ``;``, ROLLBACK: three round
+    trips). A dead connection fails that one read, which the resolver path then answers.
+    """
 
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    reads: AsyncEngine | None = None
 
     @classmethod
     def connect(
@@ -61,14 +68,24 @@ class Database:
         pool_timeout: float = 30.0,
         statement_timeout_ms: int = 0,
     ) -> "Database":
-        engine = create_engine(
-            url,
-            pool_size=pool_size,
-            max_overflow=max_overflow,
-            pool_timeout=pool_timeout,
-            statement_timeout_ms=statement_timeout_ms,
+        def engine_for(pre_ping: bool) -> AsyncEngine:
+            return create_engine(
+                url,
+                pool_size=pool_size,
+                max_overflow=max_overflow,
+                pool_timeout=pool_timeout,
+                statement_timeout_ms=statement_timeout_ms,
+                pre_ping=pre_ping,
+            )
+
+        # The compiled read path's pool (no pre-ping: one round trip per read; a dropped
+        # connection makes that read fall back). An engine opens no connection until used.
+        engine = engine_for(pre_ping=True)
+        return cls(
+            engine,
+            async_sessionmaker(engine, expire_on_commit=False, autoflush=False),
+            engine_for(pre_ping=False),
         )
-        return cls(engine, async_sessionmaker(engine, expire_on_commit=False, autoflush=False))
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -84,3 +101,5 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.reads is not None:
+            await self.reads.dispose()

@@ -202,8 +202,9 @@ def _system_account_ids() -> sa.Select[int]:
     return sa.select(Account.id).where(Account.owner_kind == OwnerKind.SYSTEM)
 
 
-def _readable(scope: Scope) -> sa.ColumnElement[bool]:
-    # System accounts are the platform's bookkeeping, not anyone's account to read.
+def readable(scope: Scope) -> sa.ColumnElement[bool]:
+    """Filter on ``accounts``: those the scope may read (by id, or as a tenant's own).
+    System accounts are the platform's bookkeeping, not anyone's account to read."""
     return sa.and_(
         Account.owner_kind != OwnerKind.SYSTEM,
         scope.tenant_accounts(Account.tenant_id, Account.owner_kind == OwnerKind.TENANT),
@@ -211,17 +212,20 @@ def _readable(scope: Scope) -> sa.ColumnElement[bool]:
 
 
 async def accounts_by_ids(session: AsyncSession, scope: Scope, ids: Sequence[int]) -> list[Account]:
-    stmt = sa.select(Account).where(any_of(Account.id, ids), _readable(scope))
+    stmt = sa.select(Account).where(any_of(Account.id, ids), readable(scope))
     return list((await session.scalars(stmt)).all())
+
+
+def tenant_account_filter(scope: Scope) -> tuple[sa.ColumnElement[bool], ...]:
+    """Filter on ``accounts``: tenants' own accounts the scope may read."""
+    return (Account.owner_kind == OwnerKind.TENANT, readable(scope))
 
 
 async def tenant_accounts(
     session: AsyncSession, scope: Scope, tenant_ids: Sequence[int]
 ) -> list[Account]:
     stmt = sa.select(Account).where(
-        any_of(Account.tenant_id, tenant_ids),
-        Account.owner_kind == OwnerKind.TENANT,
-        _readable(scope),
+        any_of(Account.tenant_id, tenant_ids), *tenant_account_filter(scope)
     )
     return list((await session.scalars(stmt)).all())
 

@@ -72,11 +72,19 @@ async def by_ids(session: AsyncSession, scope: Scope, ids: Sequence[int]) -> lis
     return list((await session.scalars(stmt)).all())
 
 
+def search_pattern(search: str) -> str:
+    """The ILIKE pattern of a tenant search: the text anywhere, wildcards taken literally."""
+    return "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def matches_search(pattern: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+    return sa.or_(Tenant.name.ilike(pattern), Tenant.moniker.ilike(pattern))
+
+
 def _search(search: str | None) -> sa.ColumnElement[bool]:
     if not search:
         return sa.true()
-    pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return sa.or_(Tenant.name.ilike(pattern), Tenant.moniker.ilike(pattern))
+    return matches_search(sa.literal(search_pattern(search), sa.String))
 
 
 async def visible_page(
@@ -90,7 +98,8 @@ async def visible_count(session: AsyncSession, scope: Scope, search: str | None)
     return int(await session.scalar(stmt) or 0)
 
 
-def _children(scope: Scope, kind: TenantKind) -> tuple[sa.ColumnElement[bool], ...]:
+def children_filter(scope: Scope, kind: TenantKind) -> tuple[sa.ColumnElement[bool], ...]:
+    """Filter on ``tenants``: the visible children of one kind (with ``parent_id`` matched)."""
     return (Tenant.kind == kind, scope.tenants())
 
 
@@ -102,7 +111,7 @@ async def children_pages(
     kind: TenantKind = TenantKind.SUB_TENANT,
 ) -> dict[int, Page[Tenant]]:
     return await pages_by_key(
-        session, Tenant, Tenant.parent_id, parent_ids, page, *_children(scope, kind)
+        session, Tenant, Tenant.parent_id, parent_ids, page, *children_filter(scope, kind)
     )
 
 
@@ -112,33 +121,26 @@ async def children_counts(
     parent_ids: Sequence[int],
     kind: TenantKind = TenantKind.SUB_TENANT,
 ) -> dict[int, int]:
-    return await counts_by_key(session, Tenant.parent_id, parent_ids, *_children(scope, kind))
+    return await counts_by_key(session, Tenant.parent_id, parent_ids, *children_filter(scope, kind))
+
+
+def managed_filter(scope: Scope) -> tuple[sa.ColumnElement[bool], ...]:
+    """Filter on ``tenants``: managed tenants (with ``parent_id`` matched), as billing faces."""
+    return (Tenant.kind == TenantKind.MANAGED, scope.billing_faces())
 
 
 async def managed_pages(
     session: AsyncSession, scope: Scope, partner_ids: Sequence[int], page: PageRequest
 ) -> dict[int, Page[Tenant]]:
     return await pages_by_key(
-        session,
-        Tenant,
-        Tenant.parent_id,
-        partner_ids,
-        page,
-        Tenant.kind == TenantKind.MANAGED,
-        scope.billing_faces(),
+        session, Tenant, Tenant.parent_id, partner_ids, page, *managed_filter(scope)
     )
 
 
 async def managed_counts(
     session: AsyncSession, scope: Scope, partner_ids: Sequence[int]
 ) -> dict[int, int]:
-    return await counts_by_key(
-        session,
-        Tenant.parent_id,
-        partner_ids,
-        Tenant.kind == TenantKind.MANAGED,
-        scope.billing_faces(),
-    )
+    return await counts_by_key(session, Tenant.parent_id, partner_ids, *managed_filter(scope))
 
 
 async def set_scope_member(

@@ -1,0 +1,32 @@
+"""Which GraphQL fields compile, and how: every type's mapping, found by type name."""
+
+from tenantry.api.compiler.planner import Binder, no_arguments
+from tenantry.api.compiler.sql import CONNECTION_FIELDS, EDGE_FIELDS, PAGE_INFO_FIELDS, FieldSQL
+from tenantry.api.schema_sql import QUERY
+from tenantry.api.types.account_sql import ACCOUNT
+from tenantry.api.types.money_sql import MONEY
+from tenantry.api.types.tenant_sql import TENANT
+from tenantry.api.types.user_sql import VIEWER
+
+TYPES: dict[str, dict[str, FieldSQL]] = {
+    "Query": QUERY,
+    "Viewer": VIEWER,
+    "Tenant": TENANT,
+    "Account": ACCOUNT,
+    "Money": MONEY,
+}
+
+
+def binder_of(type_name: str, field_name: str) -> Binder | None:
+    """The field's argument binder when the field compiles, else None."""
+    mapping = TYPES.get(type_name)
+    if mapping is not None:
+        found = mapping.get(field_name)
+        return None if found is None else found.bind
+    if type_name.endswith("Connection") and field_name in CONNECTION_FIELDS:
+        return no_arguments
+    if type_name.endswith("Edge") and field_name in EDGE_FIELDS:
+        return no_arguments
+    if type_name == "PageInfo" and field_name in PAGE_INFO_FIELDS:
+        return no_arguments
+    return None

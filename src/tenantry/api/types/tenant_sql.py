@@ -1,0 +1,89 @@
+"""Tenant in the compiled read path (see ``tenant.py`` for the resolver path)."""
+
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from tenantry.api.compiler import arguments
+from tenantry.api.compiler.planner import PlannedField
+from tenantry.api.compiler.sql import (
+    Build,
+    FieldSQL,
+    all_on,
+    column,
+    connection,
+    global_id,
+    iso_datetime,
+    null_if,
+    on,
+)
+from tenantry.ledger import repository as ledger_repo
+from tenantry.ledger.models import Account
+from tenantry.tenants import repository as tenants_repo
+from tenantry.tenants.models import Tenant, TenantKind
+
+
+def by(
+    b: Build, fields: tuple[PlannedField, ...], match: Callable[[Any], sa.ColumnElement[bool]]
+) -> sa.ColumnElement[Any]:
+    """The visible tenant (or billing face: ``repository.by_ids``) a row alias ``match``es."""
+    row = aliased(Tenant)
+    return b.row_object("Tenant", row, fields, match(row), on(row, b.scope.billing_faces()))
+
+
+def _parent(b: Build, t: Any, f: PlannedField) -> sa.ColumnElement[Any]:
+    return null_if(t.parent_id.is_(None), by(b, f.children, lambda row: row.id == t.parent_id))
+
+
+def _sub_tenants(b: Build, t: Any, f: PlannedField) -> sa.ColumnElement[Any]:
+    where = tenants_repo.children_filter(b.scope, TenantKind.SUB_TENANT)
+    return connection(
+        b, f, Tenant, where, "Tenant", match=lambda row: row.parent_id == t.id, correlate=t
+    )
+
+
+def _managed_tenants(b: Build, t: Any, f: PlannedField) -> sa.ColumnElement[Any]:
+    # ``Principal.lists_managed_tenants_of``: its own partner's admins, on that partner only.
+    if not b.principal.lists_managed_tenants_of(b.principal.tenant_id):
+        return sa.null()
+    where = tenants_repo.managed_filter(b.scope)
+    managed = connection(
+        b, f, Tenant, where, "Tenant", match=lambda row: row.parent_id == t.id, correlate=t
+    )
+    return sa.case((t.id == b.scope.tenant_id, managed), else_=sa.null())
+
+
+def _account(b: Build, t: Any, f: PlannedField) -> sa.ColumnElement[Any]:
+    a = aliased(Account)
+    where = all_on(a, ledger_repo.tenant_account_filter(b.scope))
+    return b.row_object("Account", a, f.children, a.tenant_id == t.id, *where)
+
+
+def _workspace(b: Build, t: Any) -> sa.ColumnElement[bool]:
+    """``Scope.sees_workspace_of``: the tenant is in full scope, not just a billing face."""
+    return on(t, b.scope.tenants())
+
+
+TENANT: dict[str, FieldSQL] = {
+    "id": FieldSQL(lambda b, t, f: global_id("Tenant", t.id)),
+    "name": column("name"),
+    "moniker": column("moniker"),
+    "kind": column("kind"),
+    "depth": FieldSQL(lambda b, t, f: sa.func.cardinality(t.path) - 1),
+    "isPartner": column("is_partner"),
+    "subscriptionTypes": column("subscription_types"),
+    "inheritSponsorOperators": column("inherit_sponsor_operators"),
+    "currency": column("currency"),
+    "country": column("country"),
+    "partnerAccess": column("partner_access"),
+    "createdAt": FieldSQL(lambda b, t, f: iso_datetime(t.created_at)),
+    "customerTopUpUrl": FieldSQL(
+        lambda b, t, f: sa.case((_workspace(b, t), t.customer_top_up_url), else_=sa.null())
+    ),
+    "parent": FieldSQL(_parent),
+    "subTenants": FieldSQL(_sub_tenants, arguments.page),
+    "managedTenants": FieldSQL(_managed_tenants, arguments.page),
+    "account": FieldSQL(_account),
+}

@@ -1,0 +1,526 @@
+"""The compiled read path answers exactly as the resolver path (the reference) does.
+
+A property-based differential test: random trees (depths, widths, currencies, balances,
+limits, a partner with managed tenants with and without partner access), random
+selections over the compiled fields (aliases, fragments, @skip/@include, first/after,
+__typename) and several callers; both paths must give the same JSON.
+"""
+
+import itertools
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import procrastinate
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from strawberry import relay
+
+from tenantry.api.compiler.extension import PATH_HEADER
+from tenantry.app import create_app
+from tenantry.auth.models import Role
+from tenantry.core.pagination import encode_cursor
+from tenantry.db.engine import Database
+from tenantry.ledger import repository as ledger_repo
+from tenantry.ledger import service as ledger
+from tenantry.ledger.models import Account, OwnerKind, SystemPurpose, TransactionKind
+from tenantry.ledger.service import Leg
+from tenantry.settings import Settings
+from tenantry.tenants.models import Tenant
+from tests.fixtures.database import TABLES
+from tests.fixtures.factories import Actor, create_actor, create_platform, create_tenant
+from tests.fixtures.graphql import GraphQLClient
+from tests.fixtures.world import World
+from tests.ids import gid, pk_of
+
+
+@dataclass(frozen=True)
+class Paths:
+    compiled: GraphQLClient
+    resolver: GraphQLClient
+
+    async def both(
+        self, query: str, variables: dict[str, Any], token: str
+    ) -> tuple[str | None, Any, Any]:
+        """The compiled path's answer (and which path gave it), and the resolver path's."""
+        compiled = await _outcome(self.compiled, query, variables, token)
+        resolver = await _outcome(self.resolver, query, variables, token)
+        # No path at all: refused before execution (validation, limits), on both sides.
+        assert resolver[0] in ("resolver", None)
+        return compiled[0], compiled[1], resolver[1]
+
+
+async def _outcome(
+    gql: GraphQLClient, query: str, variables: dict[str, Any], token: str
+) -> tuple[str | None, Any]:
+    response = await gql.post(query, variables, token)
+    return response.headers.get(PATH_HEADER), response.json()
+
+
+@pytest.fixture
+async def paths(db: Database, database_url: str, jobs: procrastinate.App) -> AsyncIterator[Paths]:
+    clients = []
+    for compiled in (True, False):
+        app = create_app(
+            Settings(database_url=database_url, compiled_reads=compiled), db=db, jobs=jobs
+        )
+        transport = httpx.ASGITransport(app=app)
+        clients.append(httpx.AsyncClient(transport=transport, base_url="http://testserver"))
+    try:
+        yield Paths(GraphQLClient(clients[0]), GraphQLClient(clients[1]))
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+# --- random trees -------------------------------------------------------------------
+
+CURRENCIES = ("EUR", "JPY", "BHD")
+amounts = st.none() | st.decimals(
+    min_value=Decimal("-50"), max_value=Decimal("500"), places=6, allow_nan=False
+)
+
+
+@dataclass(frozen=True)
+class TenantSpec:
+    parent: int  # index into the tenants made before it (0: the root)
+    currency: str
+    balance: Decimal | None
+    credit_limit: Decimal
+    threshold: Decimal | None
+
+
+@dataclass(frozen=True)
+class TreeSpec:
+    tenants: list[TenantSpec]
+    partner: int | None  # index of the tenant made a partner, with managed tenants
+    managed_access: list[bool]  # one managed tenant per entry: partner access on?
+
+
+tenant_specs = st.builds(
+    TenantSpec,
+    st.integers(0, 20),
+    st.sampled_from(CURRENCIES),
+    amounts,
+    st.sampled_from([Decimal(0), Decimal("10"), Decimal("100.5")]),
+    st.none() | st.sampled_from([Decimal("5"), Decimal("1000")]),
+)
+trees = st.builds(
+    TreeSpec,
+    st.lists(tenant_specs, min_size=1, max_size=6),
+    st.none() | st.integers(1, 6),
+    st.lists(st.booleans(), max_size=2),
+)
+
+
+@dataclass
+class Built:
+    tenants: list[Tenant]
+    actors: list[Actor]  # the callers: root admin, admins and viewers, partner admin
+    accounts: list[int] = field(default_factory=list)  # every account's id
+
+
+_monikers = itertools.count(1)
+
+
+async def _fund(db: Database, root: Tenant, tenant: Tenant, amount: Decimal) -> None:
+    """Moves ``amount`` (any sign, six places like rated usage) onto the tenant's account."""
+    async with db.write() as session:
+        account = await ledger_repo.tenant_account(session, tenant.id)
+        assert account is not None
+        funding = await ledger_repo.system_account(
+            session,
+            root_tenant_id=root.id,
+            purpose=SystemPurpose.FUNDING,
+            currency=tenant.currency,
+        )
+        kind = TransactionKind.TOP_UP
+        await ledger.post_transfer(
+            session,
+            tenant_id=root.id,
+            kind=kind,
+            legs=[Leg(account.id, amount, kind), Leg(funding.id, -amount, kind)],
+        )
+
+
+async def _limits(db: Database, tenant: Tenant, spec: TenantSpec) -> None:
+    async with db.write() as session:
+        await session.execute(
+            sa.update(Account)
+            .where(Account.tenant_id == tenant.id, Account.owner_kind == OwnerKind.TENANT)
+            .values(credit_limit=spec.credit_limit, low_balance_threshold=spec.threshold)
+        )
+
+
+async def _mutate(gql: GraphQLClient, token: str, query: str, **variables: Any) -> Any:
+    data = await gql.data(query, variables, token=token)
+    (payload,) = data.values()
+    assert payload.get("userErrors", []) == [], payload
+    return payload
+
+
+async def _make_partner(
+    db: Database, gql: GraphQLClient, root: Tenant, root_admin: Actor, partner: Tenant
+) -> Actor:
+    entity = await _mutate(
+        gql,
+        root_admin.token,
+        'mutation { createBillingEntity(input: {name: "E", country: "GB"}) { billingEntity { id } userErrors { code } } }',
+    )
+    await _mutate(
+        gql,
+        root_admin.token,
+        "mutation($t: ID!, $e: ID!) { setPartner(input: {tenantId: $t, isPartner: true, billingEntityId: $e}) { tenant { id } userErrors { code } } }",
+        t=gid("Tenant", partner.id),
+        e=entity["billingEntity"]["id"],
+    )
+    return await create_actor(db, root, root_admin, partner)
+
+
+async def _make_managed(
+    db: Database, gql: GraphQLClient, built: Built, partner: Tenant, admin: Actor, access: bool
+) -> None:
+    root, root_admin = built.tenants[0], built.actors[0]
+    plans = {}
+    for kind in ("TENANT", "SUPPORT"):
+        plan = await _mutate(
+            gql,
+            root_admin.token,
+            'mutation($p: ID!, $k: PlanKind!, $n: String!) { createPlan(input: {partnerId: $p, kind: $k, name: $n, monthlyPrice: "10"}) { plan { id } userErrors { code } } }',
+            p=gid("Tenant", partner.id),
+            k=kind,
+            n=f"{kind}-{next(_monikers)}",
+        )
+        plans[kind] = plan["plan"]["id"]
+    managed = await _mutate(
+        gql,
+        admin.token,
+        "mutation($i: CreateManagedTenantInput!) { createManagedTenant(input: $i) { tenant { id } userErrors { code } } }",
+        i={
+            "partnerId": gid("Tenant", partner.id),
+            "displayName": "Managed",
+            "moniker": f"managed-{next(_monikers)}",
+            "country": "DE",
+            "tenantPlanId": plans["TENANT"],
+            "supportPlanId": plans["SUPPORT"],
+        },
+    )
+    async with db.read() as session:
+        row = await session.get_one(Tenant, pk_of(managed["tenant"]["id"]))
+    managed_admin = await create_actor(db, root, root_admin, row)
+    if access:
+        await _mutate(
+            gql,
+            managed_admin.token,
+            "mutation($id: ID!) { updateTenant(input: {id: $id, partnerAccess: true}) { tenant { id } userErrors { code } } }",
+            id=gid("Tenant", row.id),
+        )
+    built.tenants.append(row)
+    built.actors.append(managed_admin)
+    # A sub-tenant under the managed tenant: in its scope, and in its partner's with access.
+    child = await create_tenant(db, root, root_admin, row, moniker=f"mc-{next(_monikers)}")
+    built.tenants.append(child)
+
+
+async def build_tree(db: Database, gql: GraphQLClient, spec: TreeSpec) -> Built:
+    async with db.write() as session:
+        await session.execute(sa.text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+    root, root_admin = await create_platform(db)
+    built = Built([root], [root_admin])
+    for i, t in enumerate(spec.tenants):
+        parent = built.tenants[t.parent % len(built.tenants)]
+        tenant = await create_tenant(
+            db, root, root_admin, parent, moniker=f"t{i}-{next(_monikers)}", currency=t.currency
+        )
+        built.tenants.append(tenant)
+        if t.balance is not None:
+            await _fund(db, root, tenant, t.balance)
+        await _limits(db, tenant, t)
+        role = Role.ADMIN if i % 2 == 0 else Role.VIEWER
+        built.actors.append(await create_actor(db, root, root_admin, tenant, role))
+    if spec.partner is not None and spec.partner < len(built.tenants):
+        partner = built.tenants[spec.partner]
+        admin = await _make_partner(db, gql, root, root_admin, partner)
+        built.actors.append(admin)
+        for access in spec.managed_access:
+            await _make_managed(db, gql, built, partner, admin, access)
+    async with db.read() as session:
+        built.accounts = list((await session.scalars(sa.select(Account.id))).all())
+    return built
+
+
+def _type_of_id(global_id: str) -> str:
+    """ "Type:pk" of a global id that names a compiled node, else "?"."""
+    try:
+        decoded = relay.GlobalID.from_id(global_id)
+    except (relay.GlobalIDValueError, ValueError):
+        return "?"
+    ok = decoded.type_name in ("Tenant", "Account") and decoded.node_id.isdigit()
+    return f"{decoded.type_name}:{decoded.node_id}" if ok and decoded.node_id != "0" else "?"
+
+
+# --- random selections --------------------------------------------------------------
+
+TENANT_SCALARS = [
+    "id",
+    "name",
+    "moniker",
+    "kind",
+    "depth",
+    "isPartner",
+    "subscriptionTypes",
+    "inheritSponsorOperators",
+    "currency",
+    "country",
+    "partnerAccess",
+    "createdAt",
+    "customerTopUpUrl",
+    "__typename",
+]
+MONEY = "amount currency __typename"
+ACCOUNT_PARTS = [
+    "id",
+    "currency",
+    "billingStatus",
+    "__typename",
+    "balance { ...M }",
+    f"creditLimit {{ {MONEY} }}",
+    "lowBalanceThreshold { amount ...M }",
+]
+
+
+class Selection:
+    """Draws a random query; ``valid`` turns False when it asks for a field that does not
+    compile (the resolver path answers). Argument errors: ``test_argument_errors_...``."""
+
+    def __init__(self, data: st.DataObject, built: Built) -> None:
+        self.data = data
+        self.built = built
+        self.aliases = itertools.count()
+        self.valid = True
+
+    def draw(self, strategy: st.SearchStrategy[Any]) -> Any:
+        return self.data.draw(strategy)
+
+    def alias(self, field: str) -> str:
+        aliased = self.draw(st.integers(0, 3)) == 0
+        return f"a{next(self.aliases)}: {field}" if aliased else field
+
+    def part(self, make: Callable[[], str]) -> str:
+        """A part of a selection, sometimes behind a fragment or a directive (which keeps
+        or drops it: a dropped part's argument errors do not count)."""
+        valid, self.valid = self.valid, True
+        part = make()
+        how = self.draw(st.sampled_from(["plain", "plain", "inline", "include", "skip", "kept"]))
+        self.valid = valid and (self.valid or how in ("include", "skip"))
+        if how == "inline":
+            return f"... on Tenant {{ {part} }}"
+        if how == "include":
+            return f"... @include(if: $no) {{ {part} }}"
+        if how == "skip":
+            return f"... @skip(if: $yes) {{ {part} }}"
+        if how == "kept":
+            return f"... @include(if: $yes) {{ {part} }}"
+        return part
+
+    def tenant(self, depth: int) -> str:
+        fields = self.draw(st.lists(st.sampled_from(TENANT_SCALARS), min_size=1, max_size=5))
+        parts = [self.part(lambda f=f: self.alias(f)) for f in fields]
+        if depth > 0 and self.draw(st.booleans()):
+            parts.append(
+                self.part(lambda: f"{self.alias('parent')} {{ {self.tenant(depth - 1)} }}")
+            )
+        if depth > 0 and self.draw(st.booleans()):
+            parts.append(self.part(lambda: self.connection("subTenants", depth - 1)))
+        if depth > 0 and self.draw(st.integers(0, 2)) == 0:
+            parts.append(self.part(lambda: self.connection("managedTenants", depth - 1)))
+        if self.draw(st.booleans()):
+            account = self.draw(st.lists(st.sampled_from(ACCOUNT_PARTS), min_size=1, max_size=4))
+            parts.append(self.part(lambda: f"{self.alias('account')} {{ {' '.join(account)} }}"))
+        return " ".join(parts) + " ...T"
+
+    def page_arguments(self) -> list[str]:
+        arguments = []
+        first = self.draw(st.sampled_from([None, 0, 1, 2, 5, 100]))
+        if first is not None:
+            arguments.append(f"first: {first}")
+        if self.draw(st.booleans()):
+            arguments.append(f'after: "{encode_cursor(self.draw(st.integers(1, 12)))}"')
+        return arguments
+
+    def connection(self, field: str, depth: int, extra: list[str] | None = None) -> str:
+        arguments = self.page_arguments() + (extra or [])
+        call = f"a{next(self.aliases)}: {field}" + (
+            f"({', '.join(arguments)})" if arguments else ""
+        )
+        parts = []
+        if self.draw(st.booleans()):
+            parts.append("totalCount")
+        if self.draw(st.booleans()):
+            info = self.draw(
+                st.lists(
+                    st.sampled_from(
+                        ["hasNextPage", "hasPreviousPage", "startCursor", "endCursor", "__typename"]
+                    ),
+                    min_size=1,
+                )
+            )
+            parts.append(f"pageInfo {{ {' '.join(info)} }}")
+        if not parts or self.draw(st.booleans()):
+            cursor = "cursor __typename " if self.draw(st.booleans()) else ""
+            parts.append(f"edges {{ {cursor}node {{ {self.tenant(depth)} }} }}")
+        return f"{call} {{ {' '.join(parts)} __typename }}"
+
+    def node_id(self) -> str:
+        kind = self.draw(st.sampled_from(["Tenant", "Tenant", "Account", "garbage", "User"]))
+        if kind == "Tenant":
+            return gid("Tenant", self.draw(st.sampled_from(self.built.tenants)).id)
+        if kind == "Account":
+            return gid("Account", self.draw(st.sampled_from(self.built.accounts)))
+        if kind == "User":
+            self.valid = False  # User does not compile: the resolver path answers
+            return gid("User", 1)
+        return self.draw(st.sampled_from(["nope", gid("Tenant", 0), gid("Nothing", 1)]))
+
+    def node(self, kinds: set[str]) -> str:
+        """A node's selection; its Tenant part counts only where a Tenant is returned."""
+        parts = ["__typename"] if self.draw(st.booleans()) else []
+        if self.draw(st.booleans()):
+            parts.append("id")
+        valid = self.valid
+        parts.append(f"... on Tenant {{ {self.tenant(1)} }}")
+        if "Tenant" not in kinds:
+            self.valid = valid
+        if self.draw(st.booleans()):
+            account = self.draw(st.lists(st.sampled_from(ACCOUNT_PARTS), min_size=1, max_size=4))
+            parts.append(f"... on Account {{ {' '.join(account)} }}")
+        return " ".join(parts)
+
+    def query(self) -> str:
+        roots = []
+        if self.draw(st.booleans()):
+            roots.append(f"viewer {{ role tenant {{ {self.tenant(2)} }} }}")
+        for _ in range(self.draw(st.integers(0, 2))):
+            target = self.draw(st.sampled_from(self.built.tenants))
+            how = self.draw(st.sampled_from(["id", "moniker", "garbage"]))
+            if how == "id":
+                argument = f'id: "{gid("Tenant", target.id)}"'
+            elif how == "moniker":
+                argument = f'moniker: "{target.moniker}"'
+            else:
+                argument = 'id: "VGVuYW50Ong="'
+            roots.append(f"a{next(self.aliases)}: tenant({argument}) {{ {self.tenant(2)} }}")
+        if self.draw(st.integers(0, 3)) == 0:
+            node_id = self.node_id()
+            selection = self.node({_type_of_id(node_id).split(":")[0]})
+            roots.append(f'a{next(self.aliases)}: node(id: "{node_id}") {{ {selection} }}')
+        if self.draw(st.integers(0, 3)) == 0:
+            ids = self.draw(st.lists(st.builds(self.node_id), max_size=4))
+            listed = ", ".join(f'"{i}"' for i in ids)
+            kinds = {_type_of_id(i).split(":")[0] for i in ids}
+            self.valid &= len(kinds - {"?"}) <= 1
+            selection = self.node(kinds)
+            roots.append(f"a{next(self.aliases)}: nodes(ids: [{listed}]) {{ {selection} }}")
+        if not roots or self.draw(st.booleans()):
+            search = self.draw(st.sampled_from([None, "t", "1", "managed", "%"]))
+            extra = [] if search is None else [f'search: "{search}"']
+            roots.append(self.connection("tenants", 1, extra))
+        body = " ".join(roots)
+        fragments = {
+            "...M": "fragment M on Money { amount currency }",
+            "...T": "fragment T on Tenant { moniker }",
+        }
+        return (
+            "query($yes: Boolean!, $no: Boolean!) { "
+            + body
+            + " __typename @include(if: $yes) @skip(if: $no) } "
+            + " ".join(f for spread, f in fragments.items() if spread in body)
+        )
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    database=None,
+    # Shrinking rebuilds trees for minutes; the failing query is in the assertion message.
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(tree=trees, data=st.data())
+async def test_compiled_answers_equal_resolver_answers(
+    db: Database, paths: Paths, tree: TreeSpec, data: st.DataObject
+) -> None:
+    built = await build_tree(db, paths.resolver, tree)
+    for _ in range(4):
+        selection = Selection(data, built)
+        query = selection.query()
+        caller = data.draw(st.sampled_from(built.actors))
+        path, compiled, resolver = await paths.both(query, {"yes": True, "no": False}, caller.token)
+        assert compiled == resolver, query
+        if path is None:
+            continue  # refused before execution (e.g. the alias limit), alike on both
+        assert "errors" not in resolver, query
+        assert path == ("compiled" if selection.valid else "resolver"), query
+
+
+async def test_a_compiled_read_is_one_statement_on_its_connection(
+    database_url: str, jobs: procrastinate.App, world: World
+) -> None:
+    """Counted at the asyncpg connection: the read is one round trip, with no BEGIN,
+    ROLLBACK or ping around it. (Authentication runs apart, on the main engine.)"""
+    db = Database.connect(database_url, pool_size=2, max_overflow=0)
+    assert db.reads is not None
+    sent: list[str] = []
+
+    def log_queries(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.driver_connection.add_query_logger(lambda q: sent.append(q.query))
+
+    sa.event.listen(db.reads.sync_engine, "connect", log_queries)
+    app = create_app(Settings(database_url=database_url, compiled_reads=True), db=db, jobs=jobs)
+    query = "{ viewer { tenant { name subTenants { edges { node { name account { balance { amount } } } } } } } }"
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as http:
+            gql = GraphQLClient(http)
+            # The first request opens the connections (the driver's set-up queries).
+            await gql.post(query, token=world.a1_admin.token)
+            sent.clear()
+            for _ in range(3):
+                response = await gql.post(query, token=world.a1_admin.token)
+                assert response.headers[PATH_HEADER] == "compiled"
+                assert response.json()["data"]["viewer"]["tenant"]["subTenants"]["edges"] == [
+                    {"node": {"name": "A1X", "account": {"balance": {"amount": "0.00"}}}}
+                ]
+    finally:
+        await db.dispose()
+    assert len(sent) == 3
+    assert all(q.startswith("SELECT CAST(json_build_object(") for q in sent)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ tenants(first: 101) { totalCount } }",
+        "{ tenants(first: -1) { totalCount } }",
+        '{ tenants(after: "nope") { totalCount } }',
+        "{ viewer { tenant { subTenants(first: 101) { totalCount } } } }",
+        '{ viewer { tenant { name subTenants(after: "bad") { totalCount } } } }',
+        '{ tenant(id: "VGVuYW50OjE=", moniker: "platform") { name } }',
+        "{ tenant { name } }",
+        "query($n: Int!) { tenants(first: $n) { totalCount } }",
+    ],
+)
+async def test_argument_errors_fall_back_and_answer_alike(
+    paths: Paths, world: World, query: str
+) -> None:
+    """An argument the resolver path refuses sends the operation down that path: the
+    error answer is the reference's, to the letter."""
+    path, compiled, resolver = await paths.both(query, {}, world.a1_admin.token)
+    assert compiled == resolver
+    assert resolver["errors"]
+    assert path in ("resolver", None)
