@@ -54,6 +54,7 @@ FALLBACK_TYPES = {
     "Customer",
     "Endpoint",
     "EndpointUsage",
+    "FeeRun",
     "Impersonation",
     "Invoice",
     "InvoiceLine",

@@ -66,6 +66,15 @@ def _workspace(b: Build, t: Any) -> sa.ColumnElement[bool]:
     return on(t, b.scope.tenants())
 
 
+def _face_only(sql: FieldSQL, hidden: Callable[[Any], Any]) -> FieldSQL:
+    """A field outside ``BILLING_FACE`` (``Scope.sees_field_of``): where the caller sees only
+    the tenant's billing face, it answers what the resolver path's stand-in tenant does."""
+    return FieldSQL(
+        lambda b, t, f: sa.case((_workspace(b, t), sql.build(b, t, f)), else_=hidden(t)),
+        sql.bind,
+    )
+
+
 TENANT: dict[str, FieldSQL] = {
     "id": FieldSQL(lambda b, t, f: global_id("Tenant", t.id)),
     "name": column("name"),
@@ -73,15 +82,18 @@ TENANT: dict[str, FieldSQL] = {
     "kind": column("kind"),
     "depth": FieldSQL(lambda b, t, f: sa.func.cardinality(t.path) - 1),
     "isPartner": column("is_partner"),
-    "subscriptionTypes": column("subscription_types"),
-    "inheritSponsorOperators": column("inherit_sponsor_operators"),
+    "subscriptionTypes": _face_only(
+        column("subscription_types"),
+        lambda t: sa.cast(sa.literal_column("'{}'"), t.subscription_types.type),
+    ),
+    "inheritSponsorOperators": _face_only(
+        column("inherit_sponsor_operators"), lambda t: sa.false()
+    ),
     "currency": column("currency"),
     "country": column("country"),
     "partnerAccess": column("partner_access"),
     "createdAt": FieldSQL(lambda b, t, f: iso_datetime(t.created_at)),
-    "customerTopUpUrl": FieldSQL(
-        lambda b, t, f: sa.case((_workspace(b, t), t.customer_top_up_url), else_=sa.null())
-    ),
+    "customerTopUpUrl": _face_only(column("customer_top_up_url"), lambda t: sa.null()),
     "parent": FieldSQL(_parent),
     "subTenants": FieldSQL(_sub_tenants, arguments.page),
     "managedTenants": FieldSQL(_managed_tenants, arguments.page),
