@@ -6,8 +6,6 @@ rates get a minimum of 0, rated charges stay; the downgrade brings minutes back.
 """
 
 import asyncio
-import os
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import asyncpg
@@ -16,7 +14,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection
 
 from tenantry.db.engine import create_engine
 from tenantry.db.migrate import alembic_config, ours
@@ -49,24 +47,6 @@ VALUES (1, 1, 1, 'VOICE', 2.5, 0, '{0.125}', '2026-11-15T12:00:00Z', 'call'),
        (1, 1, 1, 'VOICE', 0.1, 0, '{0.025}', '2026-11-15T12:01:00Z', 'short-call'),
        (1, 1, 1, 'DATA', 10.5, 0, '{0.11}', '2026-11-15T12:02:00Z', 'data');
 """
-
-
-def _plain(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@pytest.fixture
-async def empty_database(server_url: str) -> AsyncIterator[str]:
-    """A database of its own, with no schema yet."""
-    name = f"tenantry_migrations_{os.getpid()}"
-    admin = await asyncpg.connect(_plain(server_url))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield make_url(_plain(server_url)).set(database=name).render_as_string(hide_password=False)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 async def migrate(url: str, direction: str, revision: str) -> None:
