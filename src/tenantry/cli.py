@@ -20,11 +20,15 @@ app = typer.Typer(
 
 def _setup(settings: Settings) -> str:
     from tenantry.db.migrate import upgrade_to_head
-    from tenantry.db.url import resolve_database_url
+    from tenantry.db.url import NoDatabase, resolve_database_url
     from tenantry.logs import configure_logging
 
     configure_logging(settings)
-    url = resolve_database_url(settings)
+    try:
+        url = resolve_database_url(settings)
+    except NoDatabase as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
     upgrade_to_head(url)
     return url
 
