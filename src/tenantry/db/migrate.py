@@ -16,6 +16,12 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
+def ours(name: str | None, type_: str, parent_names: object) -> bool:
+    """The job queue's tables are procrastinate's, migrated by its own SQL: not ours to diff
+    (``include_name`` for Alembic's autogenerate)."""
+    return not (type_ == "table" and name is not None and name.startswith("procrastinate_"))
+
+
 def upgrade_to_head(database_url: str) -> None:
     command.upgrade(alembic_config(database_url), "head")
 

@@ -7,6 +7,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from tenantry.db.engine import create_engine
+from tenantry.db.migrate import ours
 from tenantry.db.models import metadata
 
 config = context.config
@@ -19,14 +20,9 @@ def _database_url() -> str:
     return str(url)
 
 
-def _ours(name: str | None, type_: str, parent_names: object) -> bool:
-    """The job queue's tables are procrastinate's, migrated by its own SQL: not ours to diff."""
-    return not (type_ == "table" and name is not None and name.startswith("procrastinate_"))
-
-
 def _run(connection: Connection) -> None:
     context.configure(
-        connection=connection, target_metadata=metadata, compare_type=True, include_name=_ours
+        connection=connection, target_metadata=metadata, compare_type=True, include_name=ours
     )
     with context.begin_transaction():
         context.run_migrations()
