@@ -467,11 +467,12 @@ async def test_compiled_answers_equal_resolver_answers(
         assert path == ("compiled" if selection.valid else "resolver"), query
 
 
-async def test_a_compiled_read_is_one_statement_on_its_connection(
+async def test_a_request_with_a_token_is_two_round_trips_at_the_connection(
     database_url: str, jobs: procrastinate.App, world: World
 ) -> None:
-    """Counted at the asyncpg connection: the read is one round trip, with no BEGIN,
-    ROLLBACK or ping around it. (Authentication runs apart, on the main engine.)"""
+    """Counted at the asyncpg connections of both pools, for whole HTTP requests: the token
+    lookup and the compiled read are one statement each, with no BEGIN, ROLLBACK or ping
+    around them."""
     db = Database.connect(database_url, pool_size=2, max_overflow=0)
     assert db.reads is not None
     sent: list[str] = []
@@ -480,6 +481,7 @@ async def test_a_compiled_read_is_one_statement_on_its_connection(
         dbapi_connection.driver_connection.add_query_logger(lambda q: sent.append(q.query))
 
     sa.event.listen(db.reads.sync_engine, "connect", log_queries)
+    sa.event.listen(db.engine.sync_engine, "connect", log_queries)
     app = create_app(Settings(database_url=database_url, compiled_reads=True), db=db, jobs=jobs)
     query = "{ viewer { tenant { name subTenants { edges { node { name account { balance { amount } } } } } } } }"
     try:
@@ -498,8 +500,9 @@ async def test_a_compiled_read_is_one_statement_on_its_connection(
                 ]
     finally:
         await db.dispose()
-    assert len(sent) == 3
-    assert all(q.startswith("SELECT CAST(json_build_object(") for q in sent)
+    assert len(sent) == 6
+    assert all(q.startswith("SELECT users.id AS user_id,") for q in sent[0::2])
+    assert all(q.startswith("SELECT CAST(json_build_object(") for q in sent[1::2])
 
 
 @pytest.mark.parametrize(

@@ -125,8 +125,10 @@ async def test_api_requests_have_a_statement_timeout_and_jobs_do_not(database_ur
 async def test_an_exhausted_pool_answers_503_while_authenticating(
     database_url: str, jobs: procrastinate.App, world: World
 ) -> None:
+    """Authentication takes its connection from the reads pool (one statement, no ping)."""
     database = Database.connect(database_url, pool_size=1, max_overflow=0, pool_timeout=0.2)
-    async with app_on(database, database_url, jobs) as gql, database.engine.connect():
+    assert database.reads is not None
+    async with app_on(database, database_url, jobs) as gql, database.reads.connect():
         response = await gql.post("{ viewer { role } }", token=world.root_admin.token)
     assert assert_unavailable(response) == UNAVAILABLE
 
