@@ -6,6 +6,7 @@ selections over the compiled fields (aliases, fragments, @skip/@include, first/a
 __typename) and several callers; both paths must give the same JSON.
 """
 
+import dataclasses
 import itertools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -24,16 +25,29 @@ from tenantry.api.compiler.extension import PATH_HEADER
 from tenantry.app import create_app
 from tenantry.auth.models import Role
 from tenantry.core.pagination import encode_cursor
+from tenantry.customers import repository as customers_repo
+from tenantry.customers import service as customers
+from tenantry.customers.models import Customer, Endpoint
+from tenantry.customers.service import NewCustomer
 from tenantry.db.engine import Database
 from tenantry.ledger import repository as ledger_repo
 from tenantry.ledger import service as ledger
 from tenantry.ledger.models import Account, OwnerKind, SystemPurpose, TransactionKind
 from tenantry.ledger.service import Leg
+from tenantry.operators import service as operators
+from tenantry.operators.models import SponsorOperator
 from tenantry.settings import Settings
-from tenantry.tenants.models import Tenant
+from tenantry.tenants.models import SubscriptionType, Tenant
 from tests.fixtures.database import TABLES
-from tests.fixtures.factories import Actor, create_actor, create_platform, create_tenant
+from tests.fixtures.factories import (
+    Actor,
+    create_actor,
+    create_platform,
+    create_tenant,
+    platform_principal,
+)
 from tests.fixtures.graphql import GraphQLClient
+from tests.fixtures.money import next_iccid
 from tests.fixtures.world import World
 from tests.ids import gid, pk_of
 
@@ -92,6 +106,7 @@ class TenantSpec:
     balance: Decimal | None
     credit_limit: Decimal
     threshold: Decimal | None
+    endpoints: list[int]  # one customer per entry, with that many endpoints
 
 
 @dataclass(frozen=True)
@@ -108,6 +123,7 @@ tenant_specs = st.builds(
     amounts,
     st.sampled_from([Decimal(0), Decimal("10"), Decimal("100.5")]),
     st.none() | st.sampled_from([Decimal("5"), Decimal("1000")]),
+    st.lists(st.integers(0, 3), max_size=3),
 )
 trees = st.builds(
     TreeSpec,
@@ -122,6 +138,8 @@ class Built:
     tenants: list[Tenant]
     actors: list[Actor]  # the callers: root admin, admins and viewers, partner admin
     accounts: list[int] = field(default_factory=list)  # every account's id
+    customers: list[int] = field(default_factory=list)
+    endpoints: list[int] = field(default_factory=list)
 
 
 _monikers = itertools.count(1)
@@ -145,6 +163,35 @@ async def _fund(db: Database, root: Tenant, tenant: Tenant, amount: Decimal) -> 
             kind=kind,
             legs=[Leg(account.id, amount, kind), Leg(funding.id, -amount, kind)],
         )
+
+
+async def _customers(
+    db: Database, root: Tenant, root_admin: Actor, tenant: Tenant, spec: TenantSpec
+) -> None:
+    """Customers (with their accounts, through the service) and their endpoints."""
+    principal = platform_principal(root, root_admin)
+    async with db.write() as session:
+        operator = await session.scalar(sa.select(SponsorOperator).limit(1))
+        if operator is None:
+            operator = await operators.create_operator(session, principal, "Operator")
+        for n, endpoints in enumerate(spec.endpoints):
+            customer = await customers.create_customer(
+                session,
+                principal,
+                NewCustomer(tenant.id, f"C{n} {tenant.moniker}", SubscriptionType.INTEGRATED),
+            )
+            for _ in range(endpoints):
+                iccid = next_iccid()
+                await customers_repo.add(
+                    session,
+                    Endpoint(
+                        tenant_id=tenant.id,
+                        customer_id=customer.id,
+                        name=f"SIM {iccid[-4:]}",
+                        iccid=iccid,
+                        sponsor_operator_id=operator.id,
+                    ),
+                )
 
 
 async def _limits(db: Database, tenant: Tenant, spec: TenantSpec) -> None:
@@ -240,6 +287,7 @@ async def build_tree(db: Database, gql: GraphQLClient, spec: TreeSpec) -> Built:
         if t.balance is not None:
             await _fund(db, root, tenant, t.balance)
         await _limits(db, tenant, t)
+        await _customers(db, root, root_admin, tenant, t)
         role = Role.ADMIN if i % 2 == 0 else Role.VIEWER
         built.actors.append(await create_actor(db, root, root_admin, tenant, role))
     if spec.partner is not None and spec.partner < len(built.tenants):
@@ -250,6 +298,8 @@ async def build_tree(db: Database, gql: GraphQLClient, spec: TreeSpec) -> Built:
             await _make_managed(db, gql, built, partner, admin, access)
     async with db.read() as session:
         built.accounts = list((await session.scalars(sa.select(Account.id))).all())
+        built.customers = list((await session.scalars(sa.select(Customer.id))).all())
+        built.endpoints = list((await session.scalars(sa.select(Endpoint.id))).all())
     return built
 
 
@@ -259,7 +309,10 @@ def _type_of_id(global_id: str) -> str:
         decoded = relay.GlobalID.from_id(global_id)
     except (relay.GlobalIDValueError, ValueError):
         return "?"
-    ok = decoded.type_name in ("Tenant", "Account") and decoded.node_id.isdigit()
+    ok = (
+        decoded.type_name in ("Tenant", "Account", "Customer", "Endpoint")
+        and decoded.node_id.isdigit()
+    )
     return f"{decoded.type_name}:{decoded.node_id}" if ok and decoded.node_id != "0" else "?"
 
 
@@ -291,6 +344,10 @@ ACCOUNT_PARTS = [
     f"creditLimit {{ {MONEY} }}",
     "lowBalanceThreshold { amount ...M }",
 ]
+
+
+CUSTOMER_SCALARS = ["id", "name", "subscriptionType", "createdAt", "__typename"]
+ENDPOINT_SCALARS = ["id", "name", "iccid", "createdAt", "__typename"]
 
 
 class Selection:
@@ -341,7 +398,28 @@ class Selection:
         if self.draw(st.booleans()):
             account = self.draw(st.lists(st.sampled_from(ACCOUNT_PARTS), min_size=1, max_size=4))
             parts.append(self.part(lambda: f"{self.alias('account')} {{ {' '.join(account)} }}"))
+        if self.draw(st.booleans()):
+            parts.append(self.part(lambda: self.connection("customers", depth, node=self.customer)))
         return " ".join(parts) + " ...T"
+
+    def customer(self, depth: int) -> str:
+        fields = self.draw(st.lists(st.sampled_from(CUSTOMER_SCALARS), min_size=1, max_size=4))
+        parts = [self.alias(f) for f in fields]
+        if self.draw(st.integers(0, 2)) == 0:
+            account = self.draw(st.lists(st.sampled_from(ACCOUNT_PARTS), min_size=1, max_size=3))
+            parts.append(f"{self.alias('account')} {{ {' '.join(account)} }}")
+        if depth > 0 and self.draw(st.integers(0, 3)) == 0:
+            parts.append(f"{self.alias('tenant')} {{ {self.tenant(0)} }}")
+        if self.draw(st.integers(0, 3)) > 0:
+            parts.append(self.connection("endpoints", depth, node=self.endpoint))
+        return " ".join(parts)
+
+    def endpoint(self, depth: int) -> str:
+        fields = self.draw(st.lists(st.sampled_from(ENDPOINT_SCALARS), min_size=1, max_size=4))
+        parts = [self.alias(f) for f in fields]
+        if depth > 0 and self.draw(st.integers(0, 3)) == 0:
+            parts.append(f"{self.alias('customer')} {{ {self.customer(0)} }}")
+        return " ".join(parts)
 
     def page_arguments(self) -> list[str]:
         arguments = []
@@ -352,7 +430,13 @@ class Selection:
             arguments.append(f'after: "{encode_cursor(self.draw(st.integers(1, 12)))}"')
         return arguments
 
-    def connection(self, field: str, depth: int, extra: list[str] | None = None) -> str:
+    def connection(
+        self,
+        field: str,
+        depth: int,
+        extra: list[str] | None = None,
+        node: Callable[[int], str] | None = None,
+    ) -> str:
         arguments = self.page_arguments() + (extra or [])
         call = f"a{next(self.aliases)}: {field}" + (
             f"({', '.join(arguments)})" if arguments else ""
@@ -372,13 +456,20 @@ class Selection:
             parts.append(f"pageInfo {{ {' '.join(info)} }}")
         if not parts or self.draw(st.booleans()):
             cursor = "cursor __typename " if self.draw(st.booleans()) else ""
-            parts.append(f"edges {{ {cursor}node {{ {self.tenant(depth)} }} }}")
+            parts.append(f"edges {{ {cursor}node {{ {(node or self.tenant)(depth)} }} }}")
         return f"{call} {{ {' '.join(parts)} __typename }}"
 
     def node_id(self) -> str:
-        kind = self.draw(st.sampled_from(["Tenant", "Tenant", "Account", "garbage", "User"]))
+        kind = self.draw(
+            st.sampled_from(
+                ["Tenant", "Tenant", "Account", "Customer", "Endpoint", "garbage", "User"]
+            )
+        )
         if kind == "Tenant":
             return gid("Tenant", self.draw(st.sampled_from(self.built.tenants)).id)
+        if kind in ("Customer", "Endpoint"):
+            pks = self.built.customers if kind == "Customer" else self.built.endpoints
+            return gid(kind, self.draw(st.sampled_from(pks)) if pks else 1)
         if kind == "Account":
             return gid("Account", self.draw(st.sampled_from(self.built.accounts)))
         if kind == "User":
@@ -398,6 +489,10 @@ class Selection:
         if self.draw(st.booleans()):
             account = self.draw(st.lists(st.sampled_from(ACCOUNT_PARTS), min_size=1, max_size=4))
             parts.append(f"... on Account {{ {' '.join(account)} }}")
+        if self.draw(st.booleans()):
+            parts.append(f"... on Customer {{ {self.customer(1)} }}")
+        if self.draw(st.booleans()):
+            parts.append(f"... on Endpoint {{ {self.endpoint(1)} }}")
         return " ".join(parts)
 
     def query(self) -> str:
@@ -465,6 +560,58 @@ async def test_compiled_answers_equal_resolver_answers(
             continue  # refused before execution (e.g. the alias limit), alike on both
         assert "errors" not in resolver, query
         assert path == ("compiled" if selection.valid else "resolver"), query
+
+
+CUSTOMERS = """
+fragment E on Endpoint { id name iccid createdAt __typename customer { id name } }
+fragment C on Customer {
+  id name subscriptionType createdAt __typename
+  tenant { id moniker } account { id currency balance { amount currency } billingStatus }
+  endpoints(first: 2) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { ...E } } }
+  more: endpoints(first: 1, after: "Y3Vyc29yOjI=") { edges { node { ...E } } }
+}
+query($c: ID!, $e: ID!) {
+  tenants(first: 20) { edges { node { moniker customers(first: 3) {
+    totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { ...C } } } } } }
+  customer: node(id: $c) { ...C }
+  endpoint: node(id: $e) { ...E }
+  nodes(ids: [$c, $c]) { ... on Customer { name } }
+}
+"""
+
+
+async def test_customers_and_endpoints_answer_alike_for_every_caller(
+    db: Database, paths: Paths
+) -> None:
+    """Every compiled Customer and Endpoint field, for each kind of caller (including a
+    partner admin on managed tenants with and without partner access)."""
+    spec = TenantSpec(0, "EUR", None, Decimal(0), None, [3, 0, 1, 2])
+    tree = TreeSpec(
+        [spec, dataclasses.replace(spec, parent=1), dataclasses.replace(spec, parent=0)],
+        partner=1,
+        managed_access=[True, False],
+    )
+    built = await build_tree(db, paths.resolver, tree)
+    # Customers of the managed tenants: behind the billing face unless access is on.
+    managed = [t for t in built.tenants if t.kind == "MANAGED"]
+    assert len(managed) == 2
+    for tenant in managed:
+        await _customers(db, built.tenants[0], built.actors[0], tenant, spec)
+    async with db.read() as session:
+        customer_ids = list((await session.scalars(sa.select(Customer.id))).all())
+        endpoint_ids = list((await session.scalars(sa.select(Endpoint.id))).all())
+    variables = {"c": gid("Customer", customer_ids[-1]), "e": gid("Endpoint", endpoint_ids[-1])}
+    seen = []
+    for actor in built.actors:
+        path, compiled, resolver = await paths.both(CUSTOMERS, variables, actor.token)
+        assert "errors" not in resolver
+        assert compiled == resolver
+        assert path == "compiled"
+        edges = resolver["data"]["tenants"]["edges"]
+        seen.append(sum(len(e["node"]["customers"]["edges"]) for e in edges))
+    # The platform admin sees (a page of) every tenant's customers; the partner admin fewer.
+    assert seen[0] > seen[-3] > 0
 
 
 async def test_a_request_with_a_token_is_two_round_trips_at_the_connection(

@@ -30,7 +30,6 @@ FALLBACK_FIELDS = {
     "Viewer.user",
     "Tenant.auditEvents",
     "Tenant.billingEntity",
-    "Tenant.customers",
     "Tenant.defaultCustomerTariff",
     "Tenant.invoices",
     "Tenant.planCatalog",
@@ -44,6 +43,11 @@ FALLBACK_FIELDS = {
     "Tenant.usage",
     "Tenant.users",
     "Account.transactions",
+    "Customer.tariff",
+    "Customer.topUpUrl",
+    "Customer.usage",
+    "Endpoint.sponsorOperator",
+    "Endpoint.usage",
 }
 # Types with no compiled field at all (reached only through fallback fields).
 FALLBACK_TYPES = {
@@ -51,8 +55,6 @@ FALLBACK_TYPES = {
     "ApiToken",
     "AuditEvent",
     "BillingEntity",
-    "Customer",
-    "Endpoint",
     "EndpointUsage",
     "FeeRun",
     "Impersonation",

@@ -19,6 +19,8 @@ from tenantry.api.compiler.sql import (
     null_if,
     on,
 )
+from tenantry.customers import repository as customers_repo
+from tenantry.customers.models import Customer
 from tenantry.ledger import repository as ledger_repo
 from tenantry.ledger.models import Account
 from tenantry.tenants import repository as tenants_repo
@@ -53,6 +55,15 @@ def _managed_tenants(b: Build, t: Any, f: PlannedField) -> sa.ColumnElement[Any]
         b, f, Tenant, where, "Tenant", match=lambda row: row.parent_id == t.id, correlate=t
     )
     return sa.case((t.id == b.scope.tenant_id, managed), else_=sa.null())
+
+
+def _customers(b: Build, t: Any, f: PlannedField) -> sa.ColumnElement[Any]:
+    # Where the caller sees only a billing face, the filter finds none, as the resolver
+    # path's stand-in tenant does.
+    where = [customers_repo.customer_filter(b.scope)]
+    return connection(
+        b, f, Customer, where, "Customer", match=lambda row: row.tenant_id == t.id, correlate=t
+    )
 
 
 def _account(b: Build, t: Any, f: PlannedField) -> sa.ColumnElement[Any]:
@@ -98,4 +109,5 @@ TENANT: dict[str, FieldSQL] = {
     "subTenants": FieldSQL(_sub_tenants, arguments.page),
     "managedTenants": FieldSQL(_managed_tenants, arguments.page),
     "account": FieldSQL(_account),
+    "customers": FieldSQL(_customers, arguments.page),
 }
