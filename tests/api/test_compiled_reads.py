@@ -23,7 +23,7 @@ from strawberry import relay
 
 from tenantry.api.compiler.extension import PATH_HEADER
 from tenantry.app import create_app
-from tenantry.auth.models import Role
+from tenantry.auth.models import Role, User
 from tenantry.core.pagination import encode_cursor
 from tenantry.customers import repository as customers_repo
 from tenantry.customers import service as customers
@@ -140,6 +140,7 @@ class Built:
     accounts: list[int] = field(default_factory=list)  # every account's id
     customers: list[int] = field(default_factory=list)
     endpoints: list[int] = field(default_factory=list)
+    users: list[int] = field(default_factory=list)
 
 
 _monikers = itertools.count(1)
@@ -300,6 +301,7 @@ async def build_tree(db: Database, gql: GraphQLClient, spec: TreeSpec) -> Built:
         built.accounts = list((await session.scalars(sa.select(Account.id))).all())
         built.customers = list((await session.scalars(sa.select(Customer.id))).all())
         built.endpoints = list((await session.scalars(sa.select(Endpoint.id))).all())
+        built.users = list((await session.scalars(sa.select(User.id))).all())
     return built
 
 
@@ -310,7 +312,7 @@ def _type_of_id(global_id: str) -> str:
     except (relay.GlobalIDValueError, ValueError):
         return "?"
     ok = (
-        decoded.type_name in ("Tenant", "Account", "Customer", "Endpoint")
+        decoded.type_name in ("Tenant", "Account", "Customer", "Endpoint", "User")
         and decoded.node_id.isdigit()
     )
     return f"{decoded.type_name}:{decoded.node_id}" if ok and decoded.node_id != "0" else "?"
@@ -348,6 +350,7 @@ ACCOUNT_PARTS = [
 
 CUSTOMER_SCALARS = ["id", "name", "subscriptionType", "createdAt", "__typename"]
 ENDPOINT_SCALARS = ["id", "name", "iccid", "createdAt", "__typename"]
+USER_SCALARS = ["id", "email", "name", "role", "createdAt", "__typename"]
 
 
 class Selection:
@@ -400,7 +403,16 @@ class Selection:
             parts.append(self.part(lambda: f"{self.alias('account')} {{ {' '.join(account)} }}"))
         if self.draw(st.booleans()):
             parts.append(self.part(lambda: self.connection("customers", depth, node=self.customer)))
+        if self.draw(st.integers(0, 2)) == 0:
+            parts.append(self.part(lambda: self.connection("users", depth, node=self.user)))
         return " ".join(parts) + " ...T"
+
+    def user(self, depth: int) -> str:
+        fields = self.draw(st.lists(st.sampled_from(USER_SCALARS), min_size=1, max_size=4))
+        parts = [self.alias(f) for f in fields]
+        if depth > 0 and self.draw(st.integers(0, 3)) == 0:
+            parts.append(f"{self.alias('tenant')} {{ {self.tenant(0)} }}")
+        return " ".join(parts)
 
     def customer(self, depth: int) -> str:
         fields = self.draw(st.lists(st.sampled_from(CUSTOMER_SCALARS), min_size=1, max_size=4))
@@ -462,19 +474,32 @@ class Selection:
     def node_id(self) -> str:
         kind = self.draw(
             st.sampled_from(
-                ["Tenant", "Tenant", "Account", "Customer", "Endpoint", "garbage", "User"]
+                [
+                    "Tenant",
+                    "Tenant",
+                    "Account",
+                    "Customer",
+                    "Endpoint",
+                    "User",
+                    "garbage",
+                    "ApiToken",
+                ]
             )
         )
         if kind == "Tenant":
             return gid("Tenant", self.draw(st.sampled_from(self.built.tenants)).id)
-        if kind in ("Customer", "Endpoint"):
-            pks = self.built.customers if kind == "Customer" else self.built.endpoints
+        if kind in ("Customer", "Endpoint", "User"):
+            pks = {
+                "Customer": self.built.customers,
+                "Endpoint": self.built.endpoints,
+                "User": self.built.users,
+            }[kind]
             return gid(kind, self.draw(st.sampled_from(pks)) if pks else 1)
         if kind == "Account":
             return gid("Account", self.draw(st.sampled_from(self.built.accounts)))
-        if kind == "User":
-            self.valid = False  # User does not compile: the resolver path answers
-            return gid("User", 1)
+        if kind == "ApiToken":
+            self.valid = False  # ApiToken does not compile: the resolver path answers
+            return gid("ApiToken", 1)
         return self.draw(st.sampled_from(["nope", gid("Tenant", 0), gid("Nothing", 1)]))
 
     def node(self, kinds: set[str]) -> str:
@@ -493,6 +518,8 @@ class Selection:
             parts.append(f"... on Customer {{ {self.customer(1)} }}")
         if self.draw(st.booleans()):
             parts.append(f"... on Endpoint {{ {self.endpoint(1)} }}")
+        if self.draw(st.booleans()):
+            parts.append(f"... on User {{ {self.user(1)} }}")
         return " ".join(parts)
 
     def query(self) -> str:
@@ -570,21 +597,24 @@ fragment C on Customer {
   endpoints(first: 2) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { ...E } } }
   more: endpoints(first: 1, after: "Y3Vyc29yOjI=") { edges { node { ...E } } }
 }
-query($c: ID!, $e: ID!) {
-  tenants(first: 20) { edges { node { moniker customers(first: 3) {
+fragment U on User { id email name role createdAt __typename tenant { id moniker } }
+query($c: ID!, $e: ID!, $u: ID!) {
+  tenants(first: 20) { edges { node { moniker users(first: 2) { totalCount edges { node { ...U } } }
+  customers(first: 3) {
     totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
     edges { cursor node { ...C } } } } } }
   customer: node(id: $c) { ...C }
   endpoint: node(id: $e) { ...E }
+  user: node(id: $u) { ...U }
   nodes(ids: [$c, $c]) { ... on Customer { name } }
 }
 """
 
 
-async def test_customers_and_endpoints_answer_alike_for_every_caller(
+async def test_customers_endpoints_and_users_answer_alike_for_every_caller(
     db: Database, paths: Paths
 ) -> None:
-    """Every compiled Customer and Endpoint field, for each kind of caller (including a
+    """Every compiled Customer, Endpoint and User field, for each kind of caller (including a
     partner admin on managed tenants with and without partner access)."""
     spec = TenantSpec(0, "EUR", None, Decimal(0), None, [3, 0, 1, 2])
     tree = TreeSpec(
@@ -601,7 +631,11 @@ async def test_customers_and_endpoints_answer_alike_for_every_caller(
     async with db.read() as session:
         customer_ids = list((await session.scalars(sa.select(Customer.id))).all())
         endpoint_ids = list((await session.scalars(sa.select(Endpoint.id))).all())
-    variables = {"c": gid("Customer", customer_ids[-1]), "e": gid("Endpoint", endpoint_ids[-1])}
+    variables = {
+        "c": gid("Customer", customer_ids[-1]),
+        "e": gid("Endpoint", endpoint_ids[-1]),
+        "u": gid("User", built.actors[-1].user.id),
+    }
     seen = []
     for actor in built.actors:
         path, compiled, resolver = await paths.both(CUSTOMERS, variables, actor.token)

@@ -41,7 +41,6 @@ FALLBACK_FIELDS = {
     "Tenant.tenantPlan",
     "Tenant.tenantTariff",
     "Tenant.usage",
-    "Tenant.users",
     "Account.transactions",
     "Customer.tariff",
     "Customer.topUpUrl",
@@ -68,7 +67,6 @@ FALLBACK_TYPES = {
     "UsageReport",
     "UsageSummary",
     "UsageTotal",
-    "User",
 }
 
 

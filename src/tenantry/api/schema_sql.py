@@ -14,6 +14,7 @@ from tenantry.api.relay import UNKNOWN_ID, decode_id
 from tenantry.api.types.account_sql import by as account_by
 from tenantry.api.types.customer_sql import customer_by, endpoint_by
 from tenantry.api.types.tenant_sql import by as tenant_by
+from tenantry.api.types.user_sql import user_by
 from tenantry.settings import Settings
 from tenantry.tenants import repository as tenants_repo
 from tenantry.tenants.models import Tenant
@@ -57,6 +58,7 @@ NODE_TYPES = {
     "Account": account_by,
     "Customer": customer_by,
     "Endpoint": endpoint_by,
+    "User": user_by,
 }
 
 

@@ -125,10 +125,13 @@ async def add(session: AsyncSession, row: User | ApiToken | Impersonation) -> No
     await session.flush()
 
 
+def user_filter(scope: Scope) -> sa.ColumnElement[bool]:
+    """The users the scope may see (the compiled read path builds on it too)."""
+    return scope.owned_by_visible_tenant(User.tenant_id)
+
+
 async def get_user(session: AsyncSession, scope: Scope, user_id: int) -> User | None:
-    return await session.scalar(
-        sa.select(User).where(User.id == user_id, scope.owned_by_visible_tenant(User.tenant_id))
-    )
+    return await session.scalar(sa.select(User).where(User.id == user_id, user_filter(scope)))
 
 
 async def email_exists(session: AsyncSession, tenant_id: int, email: str) -> bool:
@@ -146,9 +149,7 @@ async def first_admin(session: AsyncSession, tenant_id: int) -> User | None:
 
 
 async def users_by_ids(session: AsyncSession, scope: Scope, ids: Sequence[int]) -> list[User]:
-    stmt = sa.select(User).where(
-        any_of(User.id, ids), scope.owned_by_visible_tenant(User.tenant_id)
-    )
+    stmt = sa.select(User).where(any_of(User.id, ids), user_filter(scope))
     return list((await session.scalars(stmt)).all())
 
 
@@ -161,16 +162,14 @@ async def user_pages(
         User.tenant_id,
         tenant_ids,
         page,
-        scope.owned_by_visible_tenant(User.tenant_id),
+        user_filter(scope),
     )
 
 
 async def user_counts(
     session: AsyncSession, scope: Scope, tenant_ids: Sequence[int]
 ) -> dict[int, int]:
-    return await counts_by_key(
-        session, User.tenant_id, tenant_ids, scope.owned_by_visible_tenant(User.tenant_id)
-    )
+    return await counts_by_key(session, User.tenant_id, tenant_ids, user_filter(scope))
 
 
 async def get_token(

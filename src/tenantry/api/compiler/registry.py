@@ -7,7 +7,7 @@ from tenantry.api.types.account_sql import ACCOUNT
 from tenantry.api.types.customer_sql import CUSTOMER, ENDPOINT
 from tenantry.api.types.money_sql import MONEY
 from tenantry.api.types.tenant_sql import TENANT
-from tenantry.api.types.user_sql import VIEWER
+from tenantry.api.types.user_sql import USER, VIEWER
 
 TYPES: dict[str, dict[str, FieldSQL]] = {
     "Query": QUERY,
@@ -17,6 +17,7 @@ TYPES: dict[str, dict[str, FieldSQL]] = {
     "Money": MONEY,
     "Customer": CUSTOMER,
     "Endpoint": ENDPOINT,
+    "User": USER,
 }
 
 

@@ -19,6 +19,8 @@ from tenantry.api.compiler.sql import (
     null_if,
     on,
 )
+from tenantry.auth import repository as auth_repo
+from tenantry.auth.models import User
 from tenantry.customers import repository as customers_repo
 from tenantry.customers.models import Customer
 from tenantry.ledger import repository as ledger_repo
@@ -66,6 +68,14 @@ def _customers(b: Build, t: Any, f: PlannedField) -> sa.ColumnElement[Any]:
     )
 
 
+def _users(b: Build, t: Any, f: PlannedField) -> sa.ColumnElement[Any]:
+    # As ``_customers``: the filter finds none behind a billing face.
+    where = [auth_repo.user_filter(b.scope)]
+    return connection(
+        b, f, User, where, "User", match=lambda row: row.tenant_id == t.id, correlate=t
+    )
+
+
 def _account(b: Build, t: Any, f: PlannedField) -> sa.ColumnElement[Any]:
     a = aliased(Account)
     where = all_on(a, ledger_repo.tenant_account_filter(b.scope))
@@ -110,4 +120,5 @@ TENANT: dict[str, FieldSQL] = {
     "managedTenants": FieldSQL(_managed_tenants, arguments.page),
     "account": FieldSQL(_account),
     "customers": FieldSQL(_customers, arguments.page),
+    "users": FieldSQL(_users, arguments.page),
 }
