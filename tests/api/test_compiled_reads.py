@@ -47,7 +47,7 @@ from tests.fixtures.factories import (
     platform_principal,
 )
 from tests.fixtures.graphql import GraphQLClient
-from tests.fixtures.money import next_iccid
+from tests.fixtures.money import create_tariff, next_iccid, per_mb, set_tenant
 from tests.fixtures.world import World
 from tests.ids import gid, pk_of
 
@@ -350,6 +350,13 @@ ACCOUNT_PARTS = [
 
 CUSTOMER_SCALARS = ["id", "name", "subscriptionType", "createdAt", "__typename"]
 ENDPOINT_SCALARS = ["id", "name", "iccid", "createdAt", "__typename"]
+TARIFF_PARTS = [
+    "id",
+    "name",
+    "currency",
+    "__typename",
+    "monthlyFeePerEndpoint { ...M }",
+]
 USER_SCALARS = ["id", "email", "name", "role", "createdAt", "__typename"]
 
 
@@ -405,7 +412,21 @@ class Selection:
             parts.append(self.part(lambda: self.connection("customers", depth, node=self.customer)))
         if self.draw(st.integers(0, 2)) == 0:
             parts.append(self.part(lambda: self.connection("users", depth, node=self.user)))
+        if self.draw(st.integers(0, 2)) == 0:
+            parts.append(self.part(lambda: self.connection("tariffs", depth, node=self.tariff)))
+        for paid in ("tenantTariff", "defaultCustomerTariff"):
+            if self.draw(st.integers(0, 2)) == 0:
+                parts.append(
+                    self.part(lambda p=paid: f"{self.alias(p)} {{ {self.tariff(depth)} }}")
+                )
         return " ".join(parts) + " ...T"
+
+    def tariff(self, depth: int) -> str:
+        fields = self.draw(st.lists(st.sampled_from(TARIFF_PARTS), min_size=1, max_size=4))
+        parts = [self.alias(f) for f in fields]
+        if depth > 0 and self.draw(st.integers(0, 2)) == 0:
+            parts.append(f"{self.alias('owner')} {{ {self.tenant(0)} }}")
+        return " ".join(parts)
 
     def user(self, depth: int) -> str:
         fields = self.draw(st.lists(st.sampled_from(USER_SCALARS), min_size=1, max_size=4))
@@ -577,6 +598,18 @@ async def test_compiled_answers_equal_resolver_answers(
     db: Database, paths: Paths, tree: TreeSpec, data: st.DataObject
 ) -> None:
     built = await build_tree(db, paths.resolver, tree)
+    root, root_admin, t0 = built.tenants[0], built.actors[0], built.tenants[1]
+    # t0 pays the root's tariff and gives its own (with a fee) to new customers.
+    paid = await create_tariff(paths.resolver, root_admin.token, root.id, per_mb("0.01"))
+    own = await create_tariff(
+        paths.resolver, root_admin.token, t0.id, per_mb("0.02"), monthlyFeePerEndpoint="2"
+    )
+    # A tenant tariff is priced in the tenant's currency.
+    paying = {"tenantTariffId": paid} if t0.currency == root.currency else {}
+    changed = await set_tenant(
+        paths.resolver, root_admin.token, t0.id, defaultCustomerTariffId=own, **paying
+    )
+    assert changed["userErrors"] == []
     for _ in range(4):
         selection = Selection(data, built)
         query = selection.query()
@@ -592,20 +625,25 @@ async def test_compiled_answers_equal_resolver_answers(
 CUSTOMERS = """
 fragment E on Endpoint { id name iccid createdAt __typename customer { id name } }
 fragment C on Customer {
-  id name subscriptionType createdAt __typename
+  id name subscriptionType createdAt __typename tariff { ...R }
   tenant { id moniker } account { id currency balance { amount currency } billingStatus }
   endpoints(first: 2) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { ...E } } }
   more: endpoints(first: 1, after: "Y3Vyc29yOjI=") { edges { node { ...E } } }
 }
+fragment R on Tariff { id name currency __typename owner { id moniker }
+  monthlyFeePerEndpoint { amount currency } }
 fragment U on User { id email name role createdAt __typename tenant { id moniker } }
-query($c: ID!, $e: ID!, $u: ID!) {
+query($c: ID!, $e: ID!, $u: ID!, $r: ID!) {
   tenants(first: 20) { edges { node { moniker users(first: 2) { totalCount edges { node { ...U } } }
+  tariffs { totalCount edges { cursor node { ...R } } }
+  tenantTariff { ...R } defaultCustomerTariff { ...R }
   customers(first: 3) {
     totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
     edges { cursor node { ...C } } } } } }
   customer: node(id: $c) { ...C }
   endpoint: node(id: $e) { ...E }
   user: node(id: $u) { ...U }
+  tariff: node(id: $r) { ...R }
   nodes(ids: [$c, $c]) { ... on Customer { name } }
 }
 """
@@ -623,20 +661,34 @@ async def test_customers_endpoints_and_users_answer_alike_for_every_caller(
         managed_access=[True, False],
     )
     built = await build_tree(db, paths.resolver, tree)
+    root, root_admin, t0 = built.tenants[0], built.actors[0], built.tenants[1]
+    # t0 pays the root's tariff; its customers get its own (with a fee) by default.
+    paid = await create_tariff(paths.resolver, root_admin.token, root.id, per_mb("0.01"))
+    own = await create_tariff(
+        paths.resolver, root_admin.token, t0.id, per_mb("0.02"), monthlyFeePerEndpoint="1.5"
+    )
+    changed = await set_tenant(
+        paths.resolver, root_admin.token, t0.id, tenantTariffId=paid, defaultCustomerTariffId=own
+    )
+    assert changed["userErrors"] == []
+    await _customers(db, root, root_admin, t0, spec)  # these pay ``own``
     # Customers of the managed tenants: behind the billing face unless access is on.
     managed = [t for t in built.tenants if t.kind == "MANAGED"]
     assert len(managed) == 2
     for tenant in managed:
         await _customers(db, built.tenants[0], built.actors[0], tenant, spec)
     async with db.read() as session:
-        customer_ids = list((await session.scalars(sa.select(Customer.id))).all())
+        customer_ids = list(
+            await session.scalars(sa.select(Customer.id).where(Customer.tariff_id.is_not(None)))
+        )
         endpoint_ids = list((await session.scalars(sa.select(Endpoint.id))).all())
     variables = {
         "c": gid("Customer", customer_ids[-1]),
         "e": gid("Endpoint", endpoint_ids[-1]),
         "u": gid("User", built.actors[-1].user.id),
+        "r": paid,
     }
-    seen = []
+    seen, answers = [], []
     for actor in built.actors:
         path, compiled, resolver = await paths.both(CUSTOMERS, variables, actor.token)
         assert "errors" not in resolver
@@ -644,8 +696,13 @@ async def test_customers_endpoints_and_users_answer_alike_for_every_caller(
         assert path == "compiled"
         edges = resolver["data"]["tenants"]["edges"]
         seen.append(sum(len(e["node"]["customers"]["edges"]) for e in edges))
+        answers.append(resolver["data"])
     # The platform admin sees (a page of) every tenant's customers; the partner admin fewer.
     assert seen[0] > seen[-3] > 0
+    assert answers[0]["customer"]["tariff"]["monthlyFeePerEndpoint"] == {
+        "amount": "1.50",
+        "currency": "EUR",
+    }
 
 
 async def test_a_request_with_a_token_is_two_round_trips_at_the_connection(

@@ -12,6 +12,7 @@ from tenantry.api.compiler.sql import Build, FieldSQL, connection
 from tenantry.api.node import NODE_RESOLVERS
 from tenantry.api.relay import UNKNOWN_ID, decode_id
 from tenantry.api.types.account_sql import by as account_by
+from tenantry.api.types.catalog_sql import tariff_by
 from tenantry.api.types.customer_sql import customer_by, endpoint_by
 from tenantry.api.types.tenant_sql import by as tenant_by
 from tenantry.api.types.user_sql import user_by
@@ -59,6 +60,7 @@ NODE_TYPES = {
     "Customer": customer_by,
     "Endpoint": endpoint_by,
     "User": user_by,
+    "Tariff": tariff_by,
 }
 
 

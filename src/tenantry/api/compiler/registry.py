@@ -4,6 +4,7 @@ from tenantry.api.compiler.planner import Binder, no_arguments
 from tenantry.api.compiler.sql import CONNECTION_FIELDS, EDGE_FIELDS, PAGE_INFO_FIELDS, FieldSQL
 from tenantry.api.schema_sql import QUERY
 from tenantry.api.types.account_sql import ACCOUNT
+from tenantry.api.types.catalog_sql import TARIFF
 from tenantry.api.types.customer_sql import CUSTOMER, ENDPOINT
 from tenantry.api.types.money_sql import MONEY
 from tenantry.api.types.tenant_sql import TENANT
@@ -18,6 +19,7 @@ TYPES: dict[str, dict[str, FieldSQL]] = {
     "Customer": CUSTOMER,
     "Endpoint": ENDPOINT,
     "User": USER,
+    "Tariff": TARIFF,
 }
 
 

@@ -19,6 +19,7 @@ from tenantry.api.compiler.sql import (
     on,
 )
 from tenantry.api.types.account_sql import by as account_by
+from tenantry.api.types.catalog_sql import tariff_by
 from tenantry.api.types.tenant_sql import by as tenant_by
 from tenantry.customers import repository as customers_repo
 from tenantry.customers.models import Customer, Endpoint
@@ -59,6 +60,8 @@ CUSTOMER: dict[str, FieldSQL] = {
         lambda b, c, f: account_by(b, f.children, lambda row: row.id == c.account_id)
     ),
     "endpoints": FieldSQL(_endpoints, arguments.page),
+    # Null when free, or when the caller may not read it (``tariff_by_id``).
+    "tariff": FieldSQL(lambda b, c, f: tariff_by(b, f.children, lambda row: row.id == c.tariff_id)),
 }
 
 ENDPOINT: dict[str, FieldSQL] = {

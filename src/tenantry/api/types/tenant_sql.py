@@ -25,6 +25,8 @@ from tenantry.customers import repository as customers_repo
 from tenantry.customers.models import Customer
 from tenantry.ledger import repository as ledger_repo
 from tenantry.ledger.models import Account
+from tenantry.tariffs import repository as tariffs_repo
+from tenantry.tariffs.models import Tariff
 from tenantry.tenants import repository as tenants_repo
 from tenantry.tenants.models import Tenant, TenantKind
 
@@ -76,6 +78,25 @@ def _users(b: Build, t: Any, f: PlannedField) -> sa.ColumnElement[Any]:
     )
 
 
+def _tariffs(b: Build, t: Any, f: PlannedField) -> sa.ColumnElement[Any]:
+    # As ``_customers``: the filter finds none behind a billing face.
+    where = [tariffs_repo.owned(b.scope)]
+    return connection(
+        b, f, Tariff, where, "Tariff", match=lambda row: row.tenant_id == t.id, correlate=t
+    )
+
+
+def _tariff(column_name: str) -> FieldSQL:
+    """A tariff the tenant pays, when readable (``repository.by_ids``)."""
+
+    def build(b: Build, t: Any, f: PlannedField) -> sa.ColumnElement[Any]:
+        from tenantry.api.types.catalog_sql import tariff_by
+
+        return tariff_by(b, f.children, lambda row: row.id == getattr(t, column_name))
+
+    return _face_only(FieldSQL(build), lambda t: sa.null())
+
+
 def _account(b: Build, t: Any, f: PlannedField) -> sa.ColumnElement[Any]:
     a = aliased(Account)
     where = all_on(a, ledger_repo.tenant_account_filter(b.scope))
@@ -121,4 +142,7 @@ TENANT: dict[str, FieldSQL] = {
     "account": FieldSQL(_account),
     "customers": FieldSQL(_customers, arguments.page),
     "users": FieldSQL(_users, arguments.page),
+    "tariffs": FieldSQL(_tariffs, arguments.page),
+    "tenantTariff": _tariff("tenant_tariff_id"),
+    "defaultCustomerTariff": _tariff("default_customer_tariff_id"),
 }
