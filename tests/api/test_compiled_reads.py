@@ -6,6 +6,7 @@ selections over the compiled fields (aliases, fragments, @skip/@include, first/a
 __typename) and several callers; both paths must give the same JSON.
 """
 
+import dataclasses
 import itertools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -22,18 +23,31 @@ from strawberry import relay
 
 from tenantry.api.compiler.extension import PATH_HEADER
 from tenantry.app import create_app
-from tenantry.auth.models import Role
+from tenantry.auth.models import Role, User
 from tenantry.core.pagination import encode_cursor
+from tenantry.customers import repository as customers_repo
+from tenantry.customers import service as customers
+from tenantry.customers.models import Customer, Endpoint
+from tenantry.customers.service import NewCustomer
 from tenantry.db.engine import Database
 from tenantry.ledger import repository as ledger_repo
 from tenantry.ledger import service as ledger
 from tenantry.ledger.models import Account, OwnerKind, SystemPurpose, TransactionKind
 from tenantry.ledger.service import Leg
+from tenantry.operators import service as operators
+from tenantry.operators.models import SponsorOperator
 from tenantry.settings import Settings
-from tenantry.tenants.models import Tenant
+from tenantry.tenants.models import SubscriptionType, Tenant
 from tests.fixtures.database import TABLES
-from tests.fixtures.factories import Actor, create_actor, create_platform, create_tenant
+from tests.fixtures.factories import (
+    Actor,
+    create_actor,
+    create_platform,
+    create_tenant,
+    platform_principal,
+)
 from tests.fixtures.graphql import GraphQLClient
+from tests.fixtures.money import create_tariff, next_iccid, per_mb, set_tenant
 from tests.fixtures.world import World
 from tests.ids import gid, pk_of
 
@@ -92,6 +106,7 @@ class TenantSpec:
     balance: Decimal | None
     credit_limit: Decimal
     threshold: Decimal | None
+    endpoints: list[int]  # one customer per entry, with that many endpoints
 
 
 @dataclass(frozen=True)
@@ -108,6 +123,7 @@ tenant_specs = st.builds(
     amounts,
     st.sampled_from([Decimal(0), Decimal("10"), Decimal("100.5")]),
     st.none() | st.sampled_from([Decimal("5"), Decimal("1000")]),
+    st.lists(st.integers(0, 3), max_size=3),
 )
 trees = st.builds(
     TreeSpec,
@@ -122,6 +138,9 @@ class Built:
     tenants: list[Tenant]
     actors: list[Actor]  # the callers: root admin, admins and viewers, partner admin
     accounts: list[int] = field(default_factory=list)  # every account's id
+    customers: list[int] = field(default_factory=list)
+    endpoints: list[int] = field(default_factory=list)
+    users: list[int] = field(default_factory=list)
 
 
 _monikers = itertools.count(1)
@@ -145,6 +164,35 @@ async def _fund(db: Database, root: Tenant, tenant: Tenant, amount: Decimal) -> 
             kind=kind,
             legs=[Leg(account.id, amount, kind), Leg(funding.id, -amount, kind)],
         )
+
+
+async def _customers(
+    db: Database, root: Tenant, root_admin: Actor, tenant: Tenant, spec: TenantSpec
+) -> None:
+    """Customers (with their accounts, through the service) and their endpoints."""
+    principal = platform_principal(root, root_admin)
+    async with db.write() as session:
+        operator = await session.scalar(sa.select(SponsorOperator).limit(1))
+        if operator is None:
+            operator = await operators.create_operator(session, principal, "Operator")
+        for n, endpoints in enumerate(spec.endpoints):
+            customer = await customers.create_customer(
+                session,
+                principal,
+                NewCustomer(tenant.id, f"C{n} {tenant.moniker}", SubscriptionType.INTEGRATED),
+            )
+            for _ in range(endpoints):
+                iccid = next_iccid()
+                await customers_repo.add(
+                    session,
+                    Endpoint(
+                        tenant_id=tenant.id,
+                        customer_id=customer.id,
+                        name=f"SIM {iccid[-4:]}",
+                        iccid=iccid,
+                        sponsor_operator_id=operator.id,
+                    ),
+                )
 
 
 async def _limits(db: Database, tenant: Tenant, spec: TenantSpec) -> None:
@@ -240,6 +288,7 @@ async def build_tree(db: Database, gql: GraphQLClient, spec: TreeSpec) -> Built:
         if t.balance is not None:
             await _fund(db, root, tenant, t.balance)
         await _limits(db, tenant, t)
+        await _customers(db, root, root_admin, tenant, t)
         role = Role.ADMIN if i % 2 == 0 else Role.VIEWER
         built.actors.append(await create_actor(db, root, root_admin, tenant, role))
     if spec.partner is not None and spec.partner < len(built.tenants):
@@ -250,6 +299,9 @@ async def build_tree(db: Database, gql: GraphQLClient, spec: TreeSpec) -> Built:
             await _make_managed(db, gql, built, partner, admin, access)
     async with db.read() as session:
         built.accounts = list((await session.scalars(sa.select(Account.id))).all())
+        built.customers = list((await session.scalars(sa.select(Customer.id))).all())
+        built.endpoints = list((await session.scalars(sa.select(Endpoint.id))).all())
+        built.users = list((await session.scalars(sa.select(User.id))).all())
     return built
 
 
@@ -259,7 +311,10 @@ def _type_of_id(global_id: str) -> str:
         decoded = relay.GlobalID.from_id(global_id)
     except (relay.GlobalIDValueError, ValueError):
         return "?"
-    ok = decoded.type_name in ("Tenant", "Account") and decoded.node_id.isdigit()
+    ok = (
+        decoded.type_name in ("Tenant", "Account", "Customer", "Endpoint", "User")
+        and decoded.node_id.isdigit()
+    )
     return f"{decoded.type_name}:{decoded.node_id}" if ok and decoded.node_id != "0" else "?"
 
 
@@ -291,6 +346,18 @@ ACCOUNT_PARTS = [
     f"creditLimit {{ {MONEY} }}",
     "lowBalanceThreshold { amount ...M }",
 ]
+
+
+CUSTOMER_SCALARS = ["id", "name", "subscriptionType", "createdAt", "__typename"]
+ENDPOINT_SCALARS = ["id", "name", "iccid", "createdAt", "__typename"]
+TARIFF_PARTS = [
+    "id",
+    "name",
+    "currency",
+    "__typename",
+    "monthlyFeePerEndpoint { ...M }",
+]
+USER_SCALARS = ["id", "email", "name", "role", "createdAt", "__typename"]
 
 
 class Selection:
@@ -341,7 +408,51 @@ class Selection:
         if self.draw(st.booleans()):
             account = self.draw(st.lists(st.sampled_from(ACCOUNT_PARTS), min_size=1, max_size=4))
             parts.append(self.part(lambda: f"{self.alias('account')} {{ {' '.join(account)} }}"))
+        if self.draw(st.booleans()):
+            parts.append(self.part(lambda: self.connection("customers", depth, node=self.customer)))
+        if self.draw(st.integers(0, 2)) == 0:
+            parts.append(self.part(lambda: self.connection("users", depth, node=self.user)))
+        if self.draw(st.integers(0, 2)) == 0:
+            parts.append(self.part(lambda: self.connection("tariffs", depth, node=self.tariff)))
+        for paid in ("tenantTariff", "defaultCustomerTariff"):
+            if self.draw(st.integers(0, 2)) == 0:
+                parts.append(
+                    self.part(lambda p=paid: f"{self.alias(p)} {{ {self.tariff(depth)} }}")
+                )
         return " ".join(parts) + " ...T"
+
+    def tariff(self, depth: int) -> str:
+        fields = self.draw(st.lists(st.sampled_from(TARIFF_PARTS), min_size=1, max_size=4))
+        parts = [self.alias(f) for f in fields]
+        if depth > 0 and self.draw(st.integers(0, 2)) == 0:
+            parts.append(f"{self.alias('owner')} {{ {self.tenant(0)} }}")
+        return " ".join(parts)
+
+    def user(self, depth: int) -> str:
+        fields = self.draw(st.lists(st.sampled_from(USER_SCALARS), min_size=1, max_size=4))
+        parts = [self.alias(f) for f in fields]
+        if depth > 0 and self.draw(st.integers(0, 3)) == 0:
+            parts.append(f"{self.alias('tenant')} {{ {self.tenant(0)} }}")
+        return " ".join(parts)
+
+    def customer(self, depth: int) -> str:
+        fields = self.draw(st.lists(st.sampled_from(CUSTOMER_SCALARS), min_size=1, max_size=4))
+        parts = [self.alias(f) for f in fields]
+        if self.draw(st.integers(0, 2)) == 0:
+            account = self.draw(st.lists(st.sampled_from(ACCOUNT_PARTS), min_size=1, max_size=3))
+            parts.append(f"{self.alias('account')} {{ {' '.join(account)} }}")
+        if depth > 0 and self.draw(st.integers(0, 3)) == 0:
+            parts.append(f"{self.alias('tenant')} {{ {self.tenant(0)} }}")
+        if self.draw(st.integers(0, 3)) > 0:
+            parts.append(self.connection("endpoints", depth, node=self.endpoint))
+        return " ".join(parts)
+
+    def endpoint(self, depth: int) -> str:
+        fields = self.draw(st.lists(st.sampled_from(ENDPOINT_SCALARS), min_size=1, max_size=4))
+        parts = [self.alias(f) for f in fields]
+        if depth > 0 and self.draw(st.integers(0, 3)) == 0:
+            parts.append(f"{self.alias('customer')} {{ {self.customer(0)} }}")
+        return " ".join(parts)
 
     def page_arguments(self) -> list[str]:
         arguments = []
@@ -352,7 +463,13 @@ class Selection:
             arguments.append(f'after: "{encode_cursor(self.draw(st.integers(1, 12)))}"')
         return arguments
 
-    def connection(self, field: str, depth: int, extra: list[str] | None = None) -> str:
+    def connection(
+        self,
+        field: str,
+        depth: int,
+        extra: list[str] | None = None,
+        node: Callable[[int], str] | None = None,
+    ) -> str:
         arguments = self.page_arguments() + (extra or [])
         call = f"a{next(self.aliases)}: {field}" + (
             f"({', '.join(arguments)})" if arguments else ""
@@ -372,18 +489,38 @@ class Selection:
             parts.append(f"pageInfo {{ {' '.join(info)} }}")
         if not parts or self.draw(st.booleans()):
             cursor = "cursor __typename " if self.draw(st.booleans()) else ""
-            parts.append(f"edges {{ {cursor}node {{ {self.tenant(depth)} }} }}")
+            parts.append(f"edges {{ {cursor}node {{ {(node or self.tenant)(depth)} }} }}")
         return f"{call} {{ {' '.join(parts)} __typename }}"
 
     def node_id(self) -> str:
-        kind = self.draw(st.sampled_from(["Tenant", "Tenant", "Account", "garbage", "User"]))
+        kind = self.draw(
+            st.sampled_from(
+                [
+                    "Tenant",
+                    "Tenant",
+                    "Account",
+                    "Customer",
+                    "Endpoint",
+                    "User",
+                    "garbage",
+                    "ApiToken",
+                ]
+            )
+        )
         if kind == "Tenant":
             return gid("Tenant", self.draw(st.sampled_from(self.built.tenants)).id)
+        if kind in ("Customer", "Endpoint", "User"):
+            pks = {
+                "Customer": self.built.customers,
+                "Endpoint": self.built.endpoints,
+                "User": self.built.users,
+            }[kind]
+            return gid(kind, self.draw(st.sampled_from(pks)) if pks else 1)
         if kind == "Account":
             return gid("Account", self.draw(st.sampled_from(self.built.accounts)))
-        if kind == "User":
-            self.valid = False  # User does not compile: the resolver path answers
-            return gid("User", 1)
+        if kind == "ApiToken":
+            self.valid = False  # ApiToken does not compile: the resolver path answers
+            return gid("ApiToken", 1)
         return self.draw(st.sampled_from(["nope", gid("Tenant", 0), gid("Nothing", 1)]))
 
     def node(self, kinds: set[str]) -> str:
@@ -398,6 +535,12 @@ class Selection:
         if self.draw(st.booleans()):
             account = self.draw(st.lists(st.sampled_from(ACCOUNT_PARTS), min_size=1, max_size=4))
             parts.append(f"... on Account {{ {' '.join(account)} }}")
+        if self.draw(st.booleans()):
+            parts.append(f"... on Customer {{ {self.customer(1)} }}")
+        if self.draw(st.booleans()):
+            parts.append(f"... on Endpoint {{ {self.endpoint(1)} }}")
+        if self.draw(st.booleans()):
+            parts.append(f"... on User {{ {self.user(1)} }}")
         return " ".join(parts)
 
     def query(self) -> str:
@@ -455,6 +598,18 @@ async def test_compiled_answers_equal_resolver_answers(
     db: Database, paths: Paths, tree: TreeSpec, data: st.DataObject
 ) -> None:
     built = await build_tree(db, paths.resolver, tree)
+    root, root_admin, t0 = built.tenants[0], built.actors[0], built.tenants[1]
+    # t0 pays the root's tariff and gives its own (with a fee) to new customers.
+    paid = await create_tariff(paths.resolver, root_admin.token, root.id, per_mb("0.01"))
+    own = await create_tariff(
+        paths.resolver, root_admin.token, t0.id, per_mb("0.02"), monthlyFeePerEndpoint="2"
+    )
+    # A tenant tariff is priced in the tenant's currency.
+    paying = {"tenantTariffId": paid} if t0.currency == root.currency else {}
+    changed = await set_tenant(
+        paths.resolver, root_admin.token, t0.id, defaultCustomerTariffId=own, **paying
+    )
+    assert changed["userErrors"] == []
     for _ in range(4):
         selection = Selection(data, built)
         query = selection.query()
@@ -467,11 +622,95 @@ async def test_compiled_answers_equal_resolver_answers(
         assert path == ("compiled" if selection.valid else "resolver"), query
 
 
-async def test_a_compiled_read_is_one_statement_on_its_connection(
+CUSTOMERS = """
+fragment E on Endpoint { id name iccid createdAt __typename customer { id name } }
+fragment C on Customer {
+  id name subscriptionType createdAt __typename tariff { ...R }
+  tenant { id moniker } account { id currency balance { amount currency } billingStatus }
+  endpoints(first: 2) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { ...E } } }
+  more: endpoints(first: 1, after: "Y3Vyc29yOjI=") { edges { node { ...E } } }
+}
+fragment R on Tariff { id name currency __typename owner { id moniker }
+  monthlyFeePerEndpoint { amount currency } }
+fragment U on User { id email name role createdAt __typename tenant { id moniker } }
+query($c: ID!, $e: ID!, $u: ID!, $r: ID!) {
+  tenants(first: 20) { edges { node { moniker users(first: 2) { totalCount edges { node { ...U } } }
+  tariffs { totalCount edges { cursor node { ...R } } }
+  tenantTariff { ...R } defaultCustomerTariff { ...R }
+  customers(first: 3) {
+    totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { ...C } } } } } }
+  customer: node(id: $c) { ...C }
+  endpoint: node(id: $e) { ...E }
+  user: node(id: $u) { ...U }
+  tariff: node(id: $r) { ...R }
+  nodes(ids: [$c, $c]) { ... on Customer { name } }
+}
+"""
+
+
+async def test_customers_endpoints_and_users_answer_alike_for_every_caller(
+    db: Database, paths: Paths
+) -> None:
+    """Every compiled Customer, Endpoint and User field, for each kind of caller (including a
+    partner admin on managed tenants with and without partner access)."""
+    spec = TenantSpec(0, "EUR", None, Decimal(0), None, [3, 0, 1, 2])
+    tree = TreeSpec(
+        [spec, dataclasses.replace(spec, parent=1), dataclasses.replace(spec, parent=0)],
+        partner=1,
+        managed_access=[True, False],
+    )
+    built = await build_tree(db, paths.resolver, tree)
+    root, root_admin, t0 = built.tenants[0], built.actors[0], built.tenants[1]
+    # t0 pays the root's tariff; its customers get its own (with a fee) by default.
+    paid = await create_tariff(paths.resolver, root_admin.token, root.id, per_mb("0.01"))
+    own = await create_tariff(
+        paths.resolver, root_admin.token, t0.id, per_mb("0.02"), monthlyFeePerEndpoint="1.5"
+    )
+    changed = await set_tenant(
+        paths.resolver, root_admin.token, t0.id, tenantTariffId=paid, defaultCustomerTariffId=own
+    )
+    assert changed["userErrors"] == []
+    await _customers(db, root, root_admin, t0, spec)  # these pay ``own``
+    # Customers of the managed tenants: behind the billing face unless access is on.
+    managed = [t for t in built.tenants if t.kind == "MANAGED"]
+    assert len(managed) == 2
+    for tenant in managed:
+        await _customers(db, built.tenants[0], built.actors[0], tenant, spec)
+    async with db.read() as session:
+        customer_ids = list(
+            await session.scalars(sa.select(Customer.id).where(Customer.tariff_id.is_not(None)))
+        )
+        endpoint_ids = list((await session.scalars(sa.select(Endpoint.id))).all())
+    variables = {
+        "c": gid("Customer", customer_ids[-1]),
+        "e": gid("Endpoint", endpoint_ids[-1]),
+        "u": gid("User", built.actors[-1].user.id),
+        "r": paid,
+    }
+    seen, answers = [], []
+    for actor in built.actors:
+        path, compiled, resolver = await paths.both(CUSTOMERS, variables, actor.token)
+        assert "errors" not in resolver
+        assert compiled == resolver
+        assert path == "compiled"
+        edges = resolver["data"]["tenants"]["edges"]
+        seen.append(sum(len(e["node"]["customers"]["edges"]) for e in edges))
+        answers.append(resolver["data"])
+    # The platform admin sees (a page of) every tenant's customers; the partner admin fewer.
+    assert seen[0] > seen[-3] > 0
+    assert answers[0]["customer"]["tariff"]["monthlyFeePerEndpoint"] == {
+        "amount": "1.50",
+        "currency": "EUR",
+    }
+
+
+async def test_a_request_with_a_token_is_two_round_trips_at_the_connection(
     database_url: str, jobs: procrastinate.App, world: World
 ) -> None:
-    """Counted at the asyncpg connection: the read is one round trip, with no BEGIN,
-    ROLLBACK or ping around it. (Authentication runs apart, on the main engine.)"""
+    """Counted at the asyncpg connections of both pools, for whole HTTP requests: the token
+    lookup and the compiled read are one statement each, with no BEGIN, ROLLBACK or ping
+    around them."""
     db = Database.connect(database_url, pool_size=2, max_overflow=0)
     assert db.reads is not None
     sent: list[str] = []
@@ -480,6 +719,7 @@ async def test_a_compiled_read_is_one_statement_on_its_connection(
         dbapi_connection.driver_connection.add_query_logger(lambda q: sent.append(q.query))
 
     sa.event.listen(db.reads.sync_engine, "connect", log_queries)
+    sa.event.listen(db.engine.sync_engine, "connect", log_queries)
     app = create_app(Settings(database_url=database_url, compiled_reads=True), db=db, jobs=jobs)
     query = "{ viewer { tenant { name subTenants { edges { node { name account { balance { amount } } } } } } } }"
     try:
@@ -498,8 +738,9 @@ async def test_a_compiled_read_is_one_statement_on_its_connection(
                 ]
     finally:
         await db.dispose()
-    assert len(sent) == 3
-    assert all(q.startswith("SELECT CAST(json_build_object(") for q in sent)
+    assert len(sent) == 6
+    assert all(q.startswith("SELECT users.id AS user_id,") for q in sent[0::2])
+    assert all(q.startswith("SELECT CAST(json_build_object(") for q in sent[1::2])
 
 
 @pytest.mark.parametrize(

@@ -30,20 +30,20 @@ FALLBACK_FIELDS = {
     "Viewer.user",
     "Tenant.auditEvents",
     "Tenant.billingEntity",
-    "Tenant.customers",
-    "Tenant.defaultCustomerTariff",
     "Tenant.invoices",
     "Tenant.planCatalog",
     "Tenant.reports",
     "Tenant.settingSources",
     "Tenant.sponsorOperators",
     "Tenant.supportPlan",
-    "Tenant.tariffs",
     "Tenant.tenantPlan",
-    "Tenant.tenantTariff",
     "Tenant.usage",
-    "Tenant.users",
     "Account.transactions",
+    "Tariff.rates",
+    "Customer.topUpUrl",
+    "Customer.usage",
+    "Endpoint.sponsorOperator",
+    "Endpoint.usage",
 }
 # Types with no compiled field at all (reached only through fallback fields).
 FALLBACK_TYPES = {
@@ -51,8 +51,6 @@ FALLBACK_TYPES = {
     "ApiToken",
     "AuditEvent",
     "BillingEntity",
-    "Customer",
-    "Endpoint",
     "EndpointUsage",
     "FeeRun",
     "Impersonation",
@@ -61,12 +59,10 @@ FALLBACK_TYPES = {
     "Plan",
     "SettingSource",
     "SponsorOperator",
-    "Tariff",
     "TariffRate",
     "UsageReport",
     "UsageSummary",
     "UsageTotal",
-    "User",
 }
 
 

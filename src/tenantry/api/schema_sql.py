@@ -12,7 +12,10 @@ from tenantry.api.compiler.sql import Build, FieldSQL, connection
 from tenantry.api.node import NODE_RESOLVERS
 from tenantry.api.relay import UNKNOWN_ID, decode_id
 from tenantry.api.types.account_sql import by as account_by
+from tenantry.api.types.catalog_sql import tariff_by
+from tenantry.api.types.customer_sql import customer_by, endpoint_by
 from tenantry.api.types.tenant_sql import by as tenant_by
+from tenantry.api.types.user_sql import user_by
 from tenantry.settings import Settings
 from tenantry.tenants import repository as tenants_repo
 from tenantry.tenants.models import Tenant
@@ -51,7 +54,14 @@ def _tenants(b: Build, root: None, f: PlannedField) -> sa.ColumnElement[Any]:
 
 
 # Node types that compile, with how to find one by id (through the scope helper).
-NODE_TYPES = {"Tenant": tenant_by, "Account": account_by}
+NODE_TYPES = {
+    "Tenant": tenant_by,
+    "Account": account_by,
+    "Customer": customer_by,
+    "Endpoint": endpoint_by,
+    "User": user_by,
+    "Tariff": tariff_by,
+}
 
 
 def _node_id(global_id: str) -> tuple[str, int] | None:

@@ -20,7 +20,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from tenantry.api.context import Context
 from tenantry.api.errors import RETRY_AFTER_SECONDS, SERVICE_UNAVAILABLE, error_response
 from tenantry.auth.principal import Principal
-from tenantry.auth.service import authenticate
+from tenantry.auth.service import authenticate_on
 from tenantry.db.engine import Database
 from tenantry.settings import Settings
 
@@ -85,8 +85,9 @@ class GraphQLView(GraphQL[Context, None]):
     async def principal(self, db: Database, token: str | None) -> Principal | None:
         if token is None:
             return None
-        async with db.read() as session:
-            return await authenticate(session, token)
+        # One statement on the reads pool: no ping, no transaction around it.
+        async with db.bare() as connection:
+            return await authenticate_on(connection, token)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex

@@ -1,9 +1,12 @@
 """Rules for users and API tokens, and turning a bearer token into a principal."""
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.audit import service as audit
@@ -28,32 +31,42 @@ def utcnow() -> datetime:
 
 async def authenticate(session: AsyncSession, token: str) -> Principal | None:
     """The principal behind an API token or a live impersonation token; None otherwise."""
-    if token.startswith(IMPERSONATION_PREFIX):
-        found = await repo.live_impersonation(session, token_digest(token), utcnow())
-        if found is None:
-            return None
-        impersonation, tenant = found
+    impersonating = token.startswith(IMPERSONATION_PREFIX)
+    fields = await repo.principal_fields(
+        session, token_digest(token), utcnow(), impersonating=impersonating
+    )
+    return None if fields is None else _principal(fields)
+
+
+async def authenticate_on(connection: asyncpg.Connection, token: str) -> Principal | None:
+    """``authenticate`` on a bare driver connection: one statement, no transaction."""
+    impersonating = token.startswith(IMPERSONATION_PREFIX)
+    fields = await repo.principal_fields_on(
+        connection, token_digest(token), utcnow(), impersonating=impersonating
+    )
+    return None if fields is None else _principal(fields)
+
+
+def _principal(fields: Mapping[str, Any]) -> Principal:
+    impersonation_id = fields["impersonation_id"]
+    if impersonation_id is not None:
         return Principal(
-            user_id=impersonation.actor_user_id,
-            tenant_id=tenant.id,
+            user_id=fields["user_id"],
+            tenant_id=fields["tenant_id"],
             role=Role.ADMIN,
             is_platform=False,  # only tenants strictly below the actor can be impersonated
-            token_id=impersonation.source_token_id or 0,
-            is_partner=tenant.is_partner,
-            impersonation_id=impersonation.id,
-            read_only=impersonation.read_only,
+            token_id=fields["token_id"],
+            is_partner=fields["is_partner"],
+            impersonation_id=impersonation_id,
+            read_only=fields["read_only"],
         )
-    row = await repo.principal_row(session, token_digest(token), utcnow())
-    if row is None:
-        return None
-    api_token, user, tenant = row
     return Principal(
-        user_id=user.id,
-        tenant_id=tenant.id,
-        role=user.role,
-        is_platform=tenant.parent_id is None,
-        token_id=api_token.id,
-        is_partner=tenant.is_partner,
+        user_id=fields["user_id"],
+        tenant_id=fields["tenant_id"],
+        role=Role(fields["role"]),
+        is_platform=fields["parent_id"] is None,
+        token_id=fields["token_id"],
+        is_partner=fields["is_partner"],
     )
 
 

@@ -13,33 +13,36 @@ from tenantry.db.paging import any_of, counts_by_key, pages_by_key
 from tenantry.tenants.models import Tenant
 
 
+def customer_filter(scope: Scope) -> sa.ColumnElement[bool]:
+    """The customers the scope may see (the compiled read path builds on it too)."""
+    return scope.owned_by_visible_tenant(Customer.tenant_id)
+
+
+def endpoint_filter(scope: Scope) -> sa.ColumnElement[bool]:
+    return scope.owned_by_visible_tenant(Endpoint.tenant_id)
+
+
 async def add(session: AsyncSession, row: Customer | Endpoint) -> None:
     session.add(row)
     await session.flush()
 
 
 async def get_customer(session: AsyncSession, scope: Scope, customer_id: int) -> Customer | None:
-    stmt = sa.select(Customer).where(
-        Customer.id == customer_id, scope.owned_by_visible_tenant(Customer.tenant_id)
-    )
+    stmt = sa.select(Customer).where(Customer.id == customer_id, customer_filter(scope))
     return await session.scalar(stmt)
 
 
 async def customers_by_ids(
     session: AsyncSession, scope: Scope, ids: Sequence[int]
 ) -> list[Customer]:
-    stmt = sa.select(Customer).where(
-        any_of(Customer.id, ids), scope.owned_by_visible_tenant(Customer.tenant_id)
-    )
+    stmt = sa.select(Customer).where(any_of(Customer.id, ids), customer_filter(scope))
     return list((await session.scalars(stmt)).all())
 
 
 async def endpoints_by_ids(
     session: AsyncSession, scope: Scope, ids: Sequence[int]
 ) -> list[Endpoint]:
-    stmt = sa.select(Endpoint).where(
-        any_of(Endpoint.id, ids), scope.owned_by_visible_tenant(Endpoint.tenant_id)
-    )
+    stmt = sa.select(Endpoint).where(any_of(Endpoint.id, ids), endpoint_filter(scope))
     return list((await session.scalars(stmt)).all())
 
 
@@ -52,16 +55,14 @@ async def customer_pages(
         Customer.tenant_id,
         tenant_ids,
         page,
-        scope.owned_by_visible_tenant(Customer.tenant_id),
+        customer_filter(scope),
     )
 
 
 async def customer_counts(
     session: AsyncSession, scope: Scope, tenant_ids: Sequence[int]
 ) -> dict[int, int]:
-    return await counts_by_key(
-        session, Customer.tenant_id, tenant_ids, scope.owned_by_visible_tenant(Customer.tenant_id)
-    )
+    return await counts_by_key(session, Customer.tenant_id, tenant_ids, customer_filter(scope))
 
 
 async def endpoint_pages(
@@ -73,7 +74,7 @@ async def endpoint_pages(
         Endpoint.customer_id,
         customer_ids,
         page,
-        scope.owned_by_visible_tenant(Endpoint.tenant_id),
+        endpoint_filter(scope),
     )
 
 
@@ -84,7 +85,7 @@ async def endpoint_counts(
         session,
         Endpoint.customer_id,
         customer_ids,
-        scope.owned_by_visible_tenant(Endpoint.tenant_id),
+        endpoint_filter(scope),
     )
 
 

@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -49,7 +50,7 @@ def create_engine(
 class Database:
     """Owns the engines; hands out sessions. The caller of ``write()`` owns the transaction.
 
-    ``reads`` serves the compiled read path: one statement per request, outside any
+    ``reads`` serves authentication and the compiled read path: single statements, outside any
     transaction, so its pool does not ping (a ping is BEGIN, ``;``, ROLLBACK: three round
     trips). A dead connection fails that one read, which the resolver path then answers.
     """
@@ -92,6 +93,20 @@ class Database:
         """A short session for one batch of reads. Never share it between tasks."""
         async with self.sessions() as session:
             yield session
+
+    @asynccontextmanager
+    async def bare(self) -> AsyncIterator[asyncpg.Connection]:
+        """A driver connection from the reads pool, outside any transaction: a statement on
+        it is one round trip (no BEGIN, no ROLLBACK, no ping). For single-statement reads."""
+        async with (self.reads or self.engine).connect() as connection:
+            raw = await connection.get_raw_connection()
+            driver = raw.driver_connection
+            assert driver is not None
+            try:
+                yield driver
+            except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError):
+                raw.invalidate()  # unpinged: a connection the server has dropped goes now
+                raise
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:

@@ -32,22 +32,26 @@ async def get_owned(session: AsyncSession, scope: Scope, tariff_id: int) -> Tari
     )
 
 
+def readable(scope: Scope) -> sa.ColumnElement[bool]:
+    """The tariffs the caller may read (the compiled read path builds on it too)."""
+    return scope.tariffs(Tariff.id, Tariff.tenant_id)
+
+
+def owned(scope: Scope) -> sa.ColumnElement[bool]:
+    """The tariffs of tenants in scope: what a tenant's ``tariffs`` lists."""
+    return scope.owned_by_visible_tenant(Tariff.tenant_id)
+
+
 async def get(session: AsyncSession, scope: Scope, tariff_id: int) -> Tariff | None:
     """A tariff the caller may read (its own, or one it or its customers pay)."""
-    return await session.scalar(
-        sa.select(Tariff).where(Tariff.id == tariff_id, scope.tariffs(Tariff.id, Tariff.tenant_id))
-    )
+    return await session.scalar(sa.select(Tariff).where(Tariff.id == tariff_id, readable(scope)))
 
 
 async def by_ids(session: AsyncSession, scope: Scope, ids: Sequence[int]) -> list[Tariff]:
     """The tariffs the caller may read, of these ids."""
     return list(
         (
-            await session.scalars(
-                sa.select(Tariff).where(
-                    any_of(Tariff.id, ids), scope.tariffs(Tariff.id, Tariff.tenant_id)
-                )
-            )
+            await session.scalars(sa.select(Tariff).where(any_of(Tariff.id, ids), readable(scope)))
         ).all()
     )
 
@@ -74,16 +78,14 @@ async def owned_pages(
         Tariff.tenant_id,
         tenant_ids,
         page,
-        scope.owned_by_visible_tenant(Tariff.tenant_id),
+        owned(scope),
     )
 
 
 async def owned_counts(
     session: AsyncSession, scope: Scope, tenant_ids: Sequence[int]
 ) -> dict[int, int]:
-    return await counts_by_key(
-        session, Tariff.tenant_id, tenant_ids, scope.owned_by_visible_tenant(Tariff.tenant_id)
-    )
+    return await counts_by_key(session, Tariff.tenant_id, tenant_ids, owned(scope))
 
 
 async def monthly_fees(session: AsyncSession, tariff_ids: Sequence[int]) -> dict[int, Decimal]:

@@ -12,7 +12,6 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg as asyncpg_driver
 import sqlalchemy as sa
 from graphql import DocumentNode, GraphQLSchema
 from sqlalchemy.dialects.postgresql import ARRAY, asyncpg
@@ -106,13 +105,6 @@ class ReadCompiler:
 async def fetch_json(db: Database, statement: Statement, arguments: list[Any]) -> str:
     """Runs the statement outside any transaction (one statement reads one snapshot): one
     round trip on a pooled connection, no BEGIN, no ROLLBACK, no ping."""
-    async with (db.reads or db.engine).connect() as connection:
-        raw = await connection.get_raw_connection()
-        driver = raw.driver_connection
-        assert driver is not None
-        try:
-            text: str = await driver.fetchval(statement.sql, *arguments)
-        except (OSError, asyncpg_driver.InterfaceError, asyncpg_driver.PostgresConnectionError):
-            raw.invalidate()  # unpinged: a connection the server has dropped goes now
-            raise
+    async with db.bare() as connection:
+        text: str = await connection.fetchval(statement.sql, *arguments)
         return text

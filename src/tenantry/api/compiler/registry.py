@@ -4,9 +4,11 @@ from tenantry.api.compiler.planner import Binder, no_arguments
 from tenantry.api.compiler.sql import CONNECTION_FIELDS, EDGE_FIELDS, PAGE_INFO_FIELDS, FieldSQL
 from tenantry.api.schema_sql import QUERY
 from tenantry.api.types.account_sql import ACCOUNT
+from tenantry.api.types.catalog_sql import TARIFF
+from tenantry.api.types.customer_sql import CUSTOMER, ENDPOINT
 from tenantry.api.types.money_sql import MONEY
 from tenantry.api.types.tenant_sql import TENANT
-from tenantry.api.types.user_sql import VIEWER
+from tenantry.api.types.user_sql import USER, VIEWER
 
 TYPES: dict[str, dict[str, FieldSQL]] = {
     "Query": QUERY,
@@ -14,6 +16,10 @@ TYPES: dict[str, dict[str, FieldSQL]] = {
     "Tenant": TENANT,
     "Account": ACCOUNT,
     "Money": MONEY,
+    "Customer": CUSTOMER,
+    "Endpoint": ENDPOINT,
+    "User": USER,
+    "Tariff": TARIFF,
 }
 
 

@@ -19,8 +19,14 @@ from tenantry.api.compiler.sql import (
     null_if,
     on,
 )
+from tenantry.auth import repository as auth_repo
+from tenantry.auth.models import User
+from tenantry.customers import repository as customers_repo
+from tenantry.customers.models import Customer
 from tenantry.ledger import repository as ledger_repo
 from tenantry.ledger.models import Account
+from tenantry.tariffs import repository as tariffs_repo
+from tenantry.tariffs.models import Tariff
 from tenantry.tenants import repository as tenants_repo
 from tenantry.tenants.models import Tenant, TenantKind
 
@@ -53,6 +59,42 @@ def _managed_tenants(b: Build, t: Any, f: PlannedField) -> sa.ColumnElement[Any]
         b, f, Tenant, where, "Tenant", match=lambda row: row.parent_id == t.id, correlate=t
     )
     return sa.case((t.id == b.scope.tenant_id, managed), else_=sa.null())
+
+
+def _customers(b: Build, t: Any, f: PlannedField) -> sa.ColumnElement[Any]:
+    # Where the caller sees only a billing face, the filter finds none, as the resolver
+    # path's stand-in tenant does.
+    where = [customers_repo.customer_filter(b.scope)]
+    return connection(
+        b, f, Customer, where, "Customer", match=lambda row: row.tenant_id == t.id, correlate=t
+    )
+
+
+def _users(b: Build, t: Any, f: PlannedField) -> sa.ColumnElement[Any]:
+    # As ``_customers``: the filter finds none behind a billing face.
+    where = [auth_repo.user_filter(b.scope)]
+    return connection(
+        b, f, User, where, "User", match=lambda row: row.tenant_id == t.id, correlate=t
+    )
+
+
+def _tariffs(b: Build, t: Any, f: PlannedField) -> sa.ColumnElement[Any]:
+    # As ``_customers``: the filter finds none behind a billing face.
+    where = [tariffs_repo.owned(b.scope)]
+    return connection(
+        b, f, Tariff, where, "Tariff", match=lambda row: row.tenant_id == t.id, correlate=t
+    )
+
+
+def _tariff(column_name: str) -> FieldSQL:
+    """A tariff the tenant pays, when readable (``repository.by_ids``)."""
+
+    def build(b: Build, t: Any, f: PlannedField) -> sa.ColumnElement[Any]:
+        from tenantry.api.types.catalog_sql import tariff_by
+
+        return tariff_by(b, f.children, lambda row: row.id == getattr(t, column_name))
+
+    return _face_only(FieldSQL(build), lambda t: sa.null())
 
 
 def _account(b: Build, t: Any, f: PlannedField) -> sa.ColumnElement[Any]:
@@ -98,4 +140,9 @@ TENANT: dict[str, FieldSQL] = {
     "subTenants": FieldSQL(_sub_tenants, arguments.page),
     "managedTenants": FieldSQL(_managed_tenants, arguments.page),
     "account": FieldSQL(_account),
+    "customers": FieldSQL(_customers, arguments.page),
+    "users": FieldSQL(_users, arguments.page),
+    "tariffs": FieldSQL(_tariffs, arguments.page),
+    "tenantTariff": _tariff("tenant_tariff_id"),
+    "defaultCustomerTariff": _tariff("default_customer_tariff_id"),
 }

@@ -1,0 +1,37 @@
+"""Tariff in the compiled read path (see ``catalog.py`` for the resolver path)."""
+
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from tenantry.api.compiler.planner import PlannedField
+from tenantry.api.compiler.sql import Build, FieldSQL, column, global_id, null_if, on
+from tenantry.api.types.tenant_sql import by as tenant_by
+from tenantry.tariffs import repository as tariffs_repo
+from tenantry.tariffs.models import Tariff
+
+
+def tariff_by(
+    b: Build, fields: tuple[PlannedField, ...], match: Callable[[Any], sa.ColumnElement[bool]]
+) -> sa.ColumnElement[Any]:
+    """The readable tariff a row alias ``match``es (``repository.by_ids``)."""
+    row = aliased(Tariff)
+    where = on(row, tariffs_repo.readable(b.scope))
+    return b.row_object("Tariff", row, fields, match(row), where)
+
+
+TARIFF: dict[str, FieldSQL] = {
+    "id": FieldSQL(lambda b, t, f: global_id("Tariff", t.id)),
+    "name": column("name"),
+    "currency": column("currency"),
+    # Null when the owner is not visible (``tenant_by`` finds visible tenants only).
+    "owner": FieldSQL(lambda b, t, f: tenant_by(b, f.children, lambda row: row.id == t.tenant_id)),
+    "monthlyFeePerEndpoint": FieldSQL(
+        lambda b, t, f: null_if(
+            t.monthly_fee_per_endpoint.is_(None),
+            b.object("Money", (t.monthly_fee_per_endpoint, t.currency), f.children),
+        )
+    ),
+}
