@@ -1,20 +1,16 @@
 """The Tenant type."""
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
-from strawberry.extensions import FieldExtension
-from strawberry.types.base import get_object_definition
-from strawberry.types.field import StrawberryField
 from strawberry.utils.str_converters import to_snake_case
 
 from tenantry.api.info import Info
 from tenantry.api.relay import UNKNOWN_ID, Connection, child_connection
+from tenantry.api.types.billing_face import hide_outside_billing_face
 from tenantry.api.types.enums import PlanKind, SubscriptionType, TenantKind
-from tenantry.auth.scope import BILLING_FACE
 from tenantry.tenants.models import Tenant
 from tenantry.tenants.settings import setting_sources
 
@@ -320,72 +316,6 @@ class SettingSourceType:
         return None if row is None else to_gql_tenant(row)
 
 
-class BillingFaceOnly(FieldExtension):
-    """Put on every Tenant field outside ``BILLING_FACE``: where the caller sees only the
-    tenant's billing face, the field is resolved for no tenant at all (no id, no
-    workspace), so it answers null, false or empty, whatever it is."""
-
-    def apply(self, field: StrawberryField) -> None:
-        self.field = field
-        self.field_name = _face_name(field)
-
-    def _hidden(self, source: TenantType, info: Info) -> bool:
-        return not info.context.actor.scope.sees_field_of(source._row, self.field_name)
-
-    def _resolve_for_nobody(self, source: TenantType, info: Info, kwargs: dict[str, Any]) -> Any:
-        # Strawberry has bound ``self`` to the real tenant before extensions run, so the
-        # resolver is called here with the stand-in instead.
-        nobody = _nobody(source)
-        resolver = self.field.base_resolver
-        if resolver is None:
-            return getattr(nobody, self.field.python_name)
-        if resolver.info_parameter is not None:
-            kwargs = {**kwargs, resolver.info_parameter.name: info}
-        call: Callable[..., Any] = resolver
-        return call(nobody, **kwargs) if resolver.self_parameter is not None else call(**kwargs)
-
-    def resolve(self, next_: Callable[..., Any], source: Any, info: Info, **kwargs: Any) -> Any:
-        if self._hidden(source, info):
-            return self._resolve_for_nobody(source, info, kwargs)
-        return next_(source, info, **kwargs)
-
-    async def resolve_async(
-        self, next_: Callable[..., Awaitable[Any]], source: Any, info: Info, **kwargs: Any
-    ) -> Any:
-        if self._hidden(source, info):
-            return await self._resolve_for_nobody(source, info, kwargs)
-        return await next_(source, info, **kwargs)
-
-
-def _nobody(tenant: TenantType) -> TenantType:
-    """A tenant with no id (every lookup by it finds nothing: ids start at 1) and no
-    workspace settings; it keeps what the face shows anyway (kind, currency)."""
-    row = tenant._row
-    return to_gql_tenant(
-        Tenant(
-            id=UNKNOWN_ID,
-            kind=row.kind,
-            currency=row.currency,
-            path=[],
-            scope_path=[],
-            subscription_types=[],
-            inherit_sponsor_operators=False,
-            is_partner=False,
-            partner_access=False,
-        )
-    )
-
-
-def _face_name(field: StrawberryField) -> str:
-    """A field's name as ``BILLING_FACE`` spells it: its GraphQL name in snake case."""
-    return to_snake_case(field.graphql_name or field.python_name)
-
-
-for _field in get_object_definition(TenantType, strict=True).fields:
-    if _face_name(_field) not in BILLING_FACE:
-        _field.extensions.append(BillingFaceOnly())
-
-
 async def _current_plan(info: Info, tenant: TenantType, kind: PlanKind) -> "PlanType | None":
     from tenantry.api.types.partner import to_gql_plan
 
@@ -421,3 +351,7 @@ def to_gql_tenant(row: Tenant) -> TenantType:
         created_at=row.created_at,
         _row=row,
     )
+
+
+# Every field outside BILLING_FACE answers as for no tenant where only the face shows.
+hide_outside_billing_face(TenantType, to_gql_tenant)
