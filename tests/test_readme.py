@@ -79,8 +79,9 @@ async def test_the_readme_graphql_blocks_run_in_order(gql: GraphQLClient, db: Da
     answers: dict[str, list[Any]] = {}
     ran: list[tuple[str, dict[str, Any]]] = []
     for block in graphql_blocks(README.read_text()):
-        for operation in operations(block):
-            for placeholder in set(re.findall(r"<[^>]+>", operation)):
+        for pasted in operations(block):
+            operation = pasted
+            for placeholder in set(re.findall(r"<[^>]+>", pasted)):
                 assert placeholder in PLACEHOLDERS, f"no value for {placeholder} in {operation}"
                 field, nth, path = PLACEHOLDERS[placeholder]
                 assert len(answers.get(field, [])) > nth, f"{placeholder} before its {field}"
