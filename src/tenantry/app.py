@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from tenantry import tracing
 from tenantry.api.downloads import download_usage_report
 from tenantry.api.errors import (
     RETRY_AFTER_SECONDS,
@@ -23,6 +24,7 @@ from tenantry.api.errors import (
     database_failure,
     unavailable_body,
 )
+from tenantry.api.observe import ObserveRequests
 from tenantry.api.request_body import LimitRequestBody
 from tenantry.api.schema import build_schema
 from tenantry.api.types.report import DOWNLOAD_PATH
@@ -30,6 +32,7 @@ from tenantry.api.view import ASSETS_PATH, GraphQLView, graphiql_assets_dir
 from tenantry.db.engine import Database
 from tenantry.jobs import connect_jobs_database, create_job_app, supervise_worker
 from tenantry.logs import configure_logging
+from tenantry.metrics import metrics_endpoint
 from tenantry.settings import Settings, get_settings
 
 
@@ -118,25 +121,33 @@ def create_app(
                         await worker
                 await app.state.db.dispose()
                 await jobs_db.dispose()
+                tracing.flush()
 
     graphql = GraphQLView(build_schema(settings), settings)
+    metrics = [Route("/metrics", metrics_endpoint)] if settings.metrics_enabled else []
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *metrics,
             Route(DOWNLOAD_PATH.replace("{id}", "{report_id}"), download_usage_report),
             Mount(
                 ASSETS_PATH, StaticFiles(directory=graphiql_assets_dir()), name="graphiql-assets"
             ),
         ],
-        middleware=[Middleware(LimitRequestBody, max_bytes=settings.max_body_bytes)],
+        middleware=[
+            Middleware(ObserveRequests),
+            Middleware(LimitRequestBody, max_bytes=settings.max_body_bytes),
+        ],
         lifespan=lifespan,
         exception_handlers=dict.fromkeys(DATABASE_ERRORS, database_unavailable),
     )
     if db is not None:
         app.state.db, app.state.jobs = db, jobs
+    if tracing.tracing_enabled():
+        tracing.instrument(app)
     return app
 
 

@@ -81,6 +81,7 @@ def serve(
     import uvicorn
 
     from tenantry.app import create_app
+    from tenantry.metrics import fresh_metrics_dir
 
     settings = get_settings()
     settings = settings.model_copy(
@@ -101,6 +102,9 @@ def serve(
         # Each worker process builds its app from the environment: the database this
         # process migrated (the embedded one included, which stays with this process).
         os.environ["DATABASE_URL"] = url
+        # /metrics adds up what every worker counted (prometheus-client's multiprocess
+        # mode): they write to one directory, chosen before they start.
+        os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(fresh_metrics_dir(settings)))
     uvicorn.run(
         create_app(settings, database_url=url)
         if workers == 1
@@ -110,6 +114,9 @@ def serve(
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        # Our logging (configure_logging) stays: one stream, JSON lines, our access log.
+        log_config=None,
+        access_log=False,
         # Open connections (a followed report, a slow download) get as long as jobs do.
         timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout_seconds)),
         # A websocket message is a request too: the same cap as HTTP bodies.

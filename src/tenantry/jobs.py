@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from tenantry.auth.tasks import tasks as auth_tasks
 from tenantry.db.engine import Database
 from tenantry.fees.tasks import tasks as fee_tasks
+from tenantry.metrics import observe_job
 from tenantry.partners.tasks import tasks as partner_tasks
 from tenantry.reports.tasks import tasks as report_tasks
 from tenantry.settings import Settings
@@ -84,6 +85,7 @@ def connect_jobs_database(
         pool_size=concurrency + 2,
         max_overflow=2,
         statement_timeout_ms=settings.job_statement_timeout_ms,
+        name="jobs",
     )
 
 
@@ -106,6 +108,7 @@ async def run_worker(
         update_heartbeat_interval=settings.job_heartbeat_seconds,
         stalled_worker_timeout=settings.job_stalled_after_seconds,
         additional_context={"db": db, "settings": settings},
+        worker_middleware=[observe_job],
     )
 
 

@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, PositiveFloat, PositiveInt
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,6 +22,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"
+    # "json": one JSON object per line (request id, tenant, user, operation...); "text".
+    log_format: Literal["json", "text"] = "json"
+    # Serve Prometheus metrics at /metrics.
+    metrics_enabled: bool = True
 
     root_name: str = "Platform"
     root_moniker: str = "platform"

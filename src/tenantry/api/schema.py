@@ -21,6 +21,7 @@ from tenantry.api.mutations.tenants import TenantMutations
 from tenantry.api.mutations.usage import UsageMutations
 from tenantry.api.mutations.users import UserMutations
 from tenantry.api.node import resolve_node, resolve_nodes
+from tenantry.api.observe import NoteOperation
 from tenantry.api.relay import Connection, build_connection, decode_id, page_request
 from tenantry.api.scalars import SCALAR_OVERRIDES
 from tenantry.api.subscriptions import Subscription
@@ -32,6 +33,7 @@ from tenantry.operators import repository as operators_repo
 from tenantry.partners import repository as partners_repo
 from tenantry.settings import Settings
 from tenantry.tenants import repository as tenants_repo
+from tenantry.tracing import OperationTracing, tracing_enabled
 
 
 @strawberry.type
@@ -132,6 +134,11 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         # The compiled read path comes last: after every guard and limit.
-        extensions=[*schema_extensions(settings), compiled_reads(settings)],
+        extensions=[
+            NoteOperation,
+            *([OperationTracing] if tracing_enabled() else []),
+            *schema_extensions(settings),
+            compiled_reads(settings),
+        ],
         scalar_overrides=SCALAR_OVERRIDES,
     )

@@ -1,7 +1,6 @@
 """The ``/graphql`` endpoint: Strawberry's ASGI view with our context, JSON and GraphiQL."""
 
 import json
-import uuid
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -22,6 +21,7 @@ from tenantry.api.errors import RETRY_AFTER_SECONDS, SERVICE_UNAVAILABLE, error_
 from tenantry.auth.principal import Principal
 from tenantry.auth.service import authenticate_on
 from tenantry.db.engine import Database
+from tenantry.logs import note_request, request_id_from
 from tenantry.settings import Settings
 
 ASSETS_PATH = "/graphiql-assets"
@@ -43,6 +43,14 @@ def _unavailable(data: GraphQLHTTPResponse | list[GraphQLHTTPResponse]) -> bool:
         isinstance(e, dict) and (e.get("extensions") or {}).get("code") == SERVICE_UNAVAILABLE
         for e in errors
     )
+
+
+def _first_error_code(data: GraphQLHTTPResponse | list[GraphQLHTTPResponse]) -> str | None:
+    for result in data if isinstance(data, list) else [data]:
+        for error in result.get("errors") or ():
+            if isinstance(error, dict):
+                return str((error.get("extensions") or {}).get("code") or "ERROR")
+    return None
 
 
 def _bearer(headers: Any) -> str | None:
@@ -90,17 +98,19 @@ class GraphQLView(GraphQL[Context, None]):
             return await authenticate_on(connection, token)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        if isinstance(response, Response):
-            response.headers["X-Request-Id"] = request_id
+        # Given by ObserveRequests (api/observe.py), which answers with it in X-Request-Id.
+        request_id = request.scope.get("state", {}).get("request_id") or request_id_from(None)
         db = self.db(request)
+        principal = await self.principal(db, _bearer(request.headers))
+        if principal is not None:
+            note_request(tenant=str(principal.tenant_id), user=str(principal.user_id))
         return Context(
             request=request,
             response=response,
             db=db,
             settings=self.settings,
             request_id=request_id,
-            principal=await self.principal(db, _bearer(request.headers)),
+            principal=principal,
             jobs=getattr(request.app.state, "jobs", None),
         )
 
@@ -110,10 +120,14 @@ class GraphQLView(GraphQL[Context, None]):
         if context.principal is None and context.connection_params:
             params = {k.lower(): v for k, v in context.connection_params.items()}
             context.principal = await self.principal(context.db, _bearer(params))
+            if context.principal is not None:
+                principal = context.principal
+                note_request(tenant=str(principal.tenant_id), user=str(principal.user_id))
         accept: UnsetType = UNSET
         return accept
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        note_request(operation="graphiql")
         return HTMLResponse(self.ide_html)
 
     def create_response(
@@ -122,6 +136,9 @@ class GraphQLView(GraphQL[Context, None]):
         sub_response: Response,
     ) -> Response:
         response = super().create_response(response_data, sub_response)
+        code = _first_error_code(response_data)
+        if code is not None:
+            note_request(error_code=code)
         if _unavailable(response_data):
             response.status_code = 503
             response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
@@ -167,4 +184,5 @@ class GraphQLView(GraphQL[Context, None]):
             return await super().run(request, context, root_value)
         except HTTPException as error:
             code = HTTP_ERROR_CODES.get(error.status_code, "BAD_REQUEST")
+            note_request(error_code=code)
             return error_response(error.status_code, error.reason, code)

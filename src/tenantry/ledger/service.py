@@ -34,6 +34,7 @@ from tenantry.ledger.models import (
     TransactionKind,
 )
 from tenantry.ledger.money import fits_ledger, quantize_money
+from tenantry.metrics import count_ledger_transaction
 from tenantry.tenants import repository as tenants_repo
 
 # ledger_transactions.idempotency_key is VARCHAR(200).
@@ -163,6 +164,7 @@ async def post_transfer(
         if first.request_digest != request_digest:
             raise idempotency_key_reused(KEY_FIELD)
         return first
+    count_ledger_transaction(session, kind.value)
 
     account_ids = sorted({leg.account_id for leg in legs})
     accounts = {account.id: account for account in await repo.lock_accounts(session, account_ids)}

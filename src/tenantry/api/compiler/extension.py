@@ -17,6 +17,8 @@ from strawberry.types.graphql import OperationType
 
 from tenantry.api.compiler.executor import ReadCompiler, fetch_json
 from tenantry.api.context import Context
+from tenantry.logs import note_request
+from tenantry.metrics import READS
 from tenantry.settings import Settings
 
 log = logging.getLogger("tenantry.api.reads")
@@ -48,6 +50,8 @@ class CompiledReads(SchemaExtension):
                     execution.result = ExecutionResult(data=fragment, errors=None)
                     path = "compiled"
             READS_BY_PATH[path] += 1
+            READS.labels(path).inc()
+            note_request(read_path=path)
             log.debug("read", extra={"read_path": path, "operation": execution.operation_name})
             headers = getattr(context.response, "headers", None)
             if headers is not None:
