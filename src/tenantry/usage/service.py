@@ -119,18 +119,23 @@ async def record_usage(
         for row in rows
         if any(amount > MAX_CHARGE for amount in row.charges)
     )
+    await repo.ensure_partitions(session, (row.occurred_at for row in rows))
     new_ids = await repo.insert_records(session, rows)
+    # The batch's new records (duplicates left out): ``new_ids`` maps their event ids to
+    # their ids, ``accepted`` below holds the rows, rated, in the batch's order. Anything kept
+    # in step with the records in the same transaction (daily rollups) goes right here.
     accepted = sorted(
         (row for row in rows if row.event_id in new_ids), key=lambda row: index[row.event_id]
     )
     legs = rater.legs(accepted)
     if legs:
-        balances = {
-            account.id: account.balance
+        locked = {
+            account.id: account
             for account in await ledger_repo.lock_accounts(
                 session, sorted({leg.account_id for leg in legs})
             )
         }
+        balances = {account_id: account.balance for account_id, account in locked.items()}
         _refuse((index[row.event_id], None) for row in rater.past_bound(accepted, balances))
         await ledger.post_transfer(
             session,
@@ -140,6 +145,7 @@ async def record_usage(
             description=f"Usage: {len(accepted)} records",
             actor_user_id=principal.user_id,
             limit_field=("input", "records"),
+            locked=locked,
         )
     return IngestResult(accepted=len(accepted), duplicates=len(records) - len(accepted))
 
