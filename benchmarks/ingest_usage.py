@@ -20,6 +20,7 @@ import asyncio
 import json
 import random
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -28,13 +29,15 @@ from typing import Any
 
 import asyncpg
 import httpx
+import sqlalchemy as sa
 from strawberry import relay
 
 from benchmarks.burst import _free_port, start_server, wait_ready
-from benchmarks.common import fresh_database
+from benchmarks.common import database_exists, fresh_database, rename_database
+from tenantry.auth import service as auth
 from tenantry.auth.models import Role
 from tenantry.auth.principal import Principal
-from tenantry.auth.service import bootstrap_platform
+from tenantry.auth.service import NewApiToken, bootstrap_platform
 from tenantry.customers import service as customers
 from tenantry.customers.service import NewCustomer, NewEndpoint
 from tenantry.db.engine import Database
@@ -44,8 +47,9 @@ from tenantry.tariffs.models import UsageKind
 from tenantry.tariffs.service import NewRate, NewTariff
 from tenantry.tenants import service as tenants
 from tenantry.tenants.models import SubscriptionType
-from tenantry.tenants.service import NewSubTenant
+from tenantry.tenants.service import NewSubTenant, TenantChanges
 
+TREE = "tenantry_bench_ingest_tree"
 RESELLERS, SUBS, LEAVES = 12, 12, 14  # 12 + 144 + 2,016 tenants under the root
 CUSTOMERS, ENDPOINTS_PER_CUSTOMER = 3_000, 3
 RATES = [
@@ -55,6 +59,55 @@ RATES = [
 ]
 RECORD = """mutation($r: [UsageRecordInput!]!) { recordUsage(input: {records: $r}) {
   accepted duplicates userErrors { code message field } } }"""
+
+
+async def build_tree(db: Database, endpoints: int) -> tuple[Principal, list[int]]:
+    """benchmarks/usage_report.py's tree: root -> l1 -> l2 -> l3 -> l4, each level paying its
+    parent; customers under l4."""
+    async with db.write() as session:
+        boot = await bootstrap_platform(
+            session, name="P", moniker="platform", currency="EUR", admin_email="a@b.c"
+        )
+        actor = Principal(boot.admin.id, boot.root.id, Role.ADMIN, is_platform=True, token_id=0)
+        operator = await operators.create_operator(session, actor, "Op")
+        parent = boot.root
+        for depth in range(1, 5):
+            tariff = await tariffs.create_tariff(
+                session, actor, NewTariff(parent.id, f"L{depth}", RATES)
+            )
+            child = await tenants.create_sub_tenant(
+                session,
+                actor,
+                NewSubTenant(
+                    parent.id,
+                    f"Level {depth}",
+                    f"level-{depth}",
+                    [SubscriptionType.INTEGRATED],
+                    inherit_sponsor_operators=True,
+                ),
+            )
+            await tenants.update_tenant(
+                session, actor, TenantChanges(child.id, tenant_tariff_id=tariff.id)
+            )
+            parent = child
+        customer_tariff = await tariffs.create_tariff(
+            session, actor, NewTariff(parent.id, "Customers", RATES)
+        )
+        endpoint_ids = []
+        for c in range(endpoints // 10):
+            customer = await customers.create_customer(
+                session,
+                actor,
+                NewCustomer(parent.id, f"C{c}", SubscriptionType.INTEGRATED, customer_tariff.id),
+            )
+            for e in range(10):
+                endpoint = await customers.create_endpoint(
+                    session,
+                    actor,
+                    NewEndpoint(customer.id, f"E{e}", f"89{c:08d}{e:010d}", operator.id),
+                )
+                endpoint_ids.append(endpoint.id)
+    return actor, endpoint_ids
 
 
 def _sub(parent_id: int, moniker: str, tariff_id: int) -> NewSubTenant:
@@ -68,14 +121,12 @@ def _sub(parent_id: int, moniker: str, tariff_id: int) -> NewSubTenant:
     )
 
 
-async def build_tree(db: Database) -> tuple[str, list[int], int]:
-    """The tree through the product's services; a platform-admin token, the endpoint ids,
-    and the number of tenants."""
+async def build_feed_tree(db: Database) -> None:
+    """The tree, through the product's services."""
     async with db.write() as session:
         boot = await bootstrap_platform(
             session, name="P", moniker="platform", currency="EUR", admin_email="a@b.c"
         )
-        assert boot.token is not None
         actor = Principal(boot.admin.id, boot.root.id, Role.ADMIN, is_platform=True, token_id=0)
         operator = await operators.create_operator(session, actor, "Op")
         retail = await tariffs.create_tariff(session, actor, NewTariff(boot.root.id, "R", RATES))
@@ -112,7 +163,43 @@ async def build_tree(db: Database) -> tuple[str, list[int], int]:
                         NewEndpoint(customer.id, f"E{e}", f"89{c:08d}{e:09d}", operator.id),
                     )
                     endpoint_ids.append(endpoint.id)
-    return boot.token, endpoint_ids, count
+
+
+async def tree_database(rebuild: bool) -> tuple[str, str, list[int], int]:
+    """A fresh copy of the tree (built once, in about ten minutes, then kept as a template
+    database): its URL, a platform admin's token, the endpoint ids, the number of tenants."""
+    if rebuild or not await database_exists(TREE):
+        started = time.perf_counter()
+        db = Database.connect(await fresh_database(f"{TREE}_building"), pool_size=2)
+        try:
+            await build_feed_tree(db)
+        finally:
+            await db.dispose()
+        await rename_database(f"{TREE}_building", TREE)
+        print(f"tree built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    url = await fresh_database("tenantry_bench_ingest", template=TREE)
+    db = Database.connect(url, pool_size=2)
+    try:
+        async with db.write() as session:
+            root, admin_id = (
+                await session.execute(
+                    sa.text(
+                        "SELECT t.id, u.id FROM tenants t JOIN users u ON u.tenant_id = t.id "
+                        "WHERE t.parent_id IS NULL ORDER BY u.id LIMIT 1"
+                    )
+                )
+            ).one()
+            admin = Principal(admin_id, root, Role.ADMIN, is_platform=True, token_id=0)
+            _, token = await auth.create_api_token(session, admin, NewApiToken(admin_id, "bench"))
+            endpoint_ids = list(
+                await session.scalars(sa.text("SELECT id FROM endpoints ORDER BY id"))
+            )
+            tenants_below = await session.scalar(
+                sa.text("SELECT count(*) FROM tenants WHERE parent_id IS NOT NULL")
+            )
+    finally:
+        await db.dispose()
+    return url, token, endpoint_ids, int(tenants_below or 0)
 
 
 def make_feed(
@@ -216,21 +303,10 @@ async def main() -> None:
     parser.add_argument("--batches", type=int, default=5)
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--profile", action="store_true", help="cProfile the server")
+    parser.add_argument("--rebuild", action="store_true", help="build the tree anew")
     args = parser.parse_args()
 
-    url = await fresh_database("tenantry_bench_ingest")
-    db = Database.connect(url, pool_size=2)
-    try:
-        started = time.perf_counter()
-        token, endpoint_ids, tenant_count = await build_tree(db)
-        built = time.perf_counter() - started
-    finally:
-        await db.dispose()
-    print(
-        f"tree: {tenant_count} tenants, {CUSTOMERS} customers, {len(endpoint_ids)} endpoints "
-        f"(built in {built:.0f} s)",
-        file=sys.stderr,
-    )
+    url, token, endpoint_ids, tenant_count = await tree_database(args.rebuild)
     count = args.batches * args.batch
     end = datetime.now(UTC).replace(microsecond=0)
     plain_seconds = await plain_insert(
@@ -240,7 +316,7 @@ async def main() -> None:
     touched = [len({r["endpointId"] for r in feed[i : i + args.batch]}) for i in (0,)]
 
     port = _free_port()
-    profile = Path("ingest_usage.prof")
+    profile = Path(tempfile.gettempdir()) / "ingest_usage.prof"
     server = start_server(url, port, profile=profile if args.profile else None)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=600) as http:

@@ -175,10 +175,9 @@ async def _insert_usage(url: str, *records: tuple[str, datetime]) -> dict[str, i
     from tenantry.db.engine import Database
     from tenantry.tariffs.models import UsageKind
     from tenantry.usage import repository as usage_repo
-    from tenantry.usage.models import UsageRecord
 
     rows = [
-        UsageRecord(
+        usage_repo.RatedRecord(
             tenant_id=1,
             customer_id=1,
             endpoint_id=1,

@@ -15,6 +15,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from tenantry.core.pagination import Page, PageRequest
 from tenantry.customers.models import Customer, Endpoint
 from tenantry.db.paging import any_of
+from tenantry.tariffs.models import UsageKind
 from tenantry.tenants.models import Tenant
 from tenantry.usage.models import UsageRecord
 
@@ -75,7 +76,22 @@ _INSERT_RECORDS = sa.text(
 )
 
 
-async def insert_records(session: AsyncSession, rows: Sequence[UsageRecord]) -> dict[str, int]:
+@dataclass(slots=True)
+class RatedRecord:
+    """A usage record ready to insert: its owners, and each level's charge (see models)."""
+
+    tenant_id: int
+    customer_id: int
+    endpoint_id: int
+    kind: UsageKind
+    quantity: Decimal
+    depth: int
+    charges: list[Decimal]
+    occurred_at: datetime
+    event_id: str
+
+
+async def insert_records(session: AsyncSession, rows: Sequence[RatedRecord]) -> dict[str, int]:
     """Insert, skipping event ids already recorded; returns the new ids by event id.
 
     The months' partitions must exist (``ensure_partitions``).
