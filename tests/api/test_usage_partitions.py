@@ -8,6 +8,7 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
+import procrastinate
 import pytest
 import sqlalchemy as sa
 from click.testing import Result
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 
 from tenantry import cli
 from tenantry.db.engine import Database
+from tenantry.jobs import run_worker
 from tenantry.ledger.service import check_invariants
 from tenantry.settings import get_settings
 from tenantry.usage import partitions
@@ -196,6 +198,22 @@ async def test_the_periodic_job_creates_partitions_ahead(db: Database) -> None:
     assert made == ["usage_records_y2030m12", "usage_records_y2031m01", "usage_records_y2031m02"]
     assert {"usage_records_y2031m01", "usage_records_y2031m02"} <= set(await _partition_names(db))
     assert "usage_records_y2031m03" not in await _partition_names(db)
+
+
+async def test_the_daily_job_makes_the_coming_months_partitions(
+    db: Database, jobs: procrastinate.App
+) -> None:
+    task = "usage:create_usage_partitions"
+    (periodic,) = [p for key, p in jobs.periodic_registry.periodic_tasks.items() if key[0] == task]
+    assert periodic.cron == "15 1 * * *"
+    for name in ("usage_records_y2032m01", "usage_records_y2032m02", "usage_records_y2032m03"):
+        await _drop_partition(db, name)
+    fired = int(datetime(2031, 12, 20, 1, 15, tzinfo=UTC).timestamp())
+    await jobs.configure_task(task).defer_async(timestamp=fired)
+    await run_worker(jobs, db, wait=False)
+    names = set(await _partition_names(db))
+    assert {"usage_records_y2031m12", "usage_records_y2032m01", "usage_records_y2032m02"} <= names
+    assert "usage_records_y2032m03" not in names
 
 
 async def test_old_partitions_are_detached_and_dropped_by_a_command(
