@@ -120,12 +120,13 @@ async def record_usage(
     )
     await repo.ensure_partitions(session, (row.occurred_at for row in rows))
     new_ids = await repo.insert_records(session, rows)
-    # The batch's new records (duplicates left out): ``new_ids`` maps their event ids to
-    # their ids, ``accepted`` below holds the rows, rated, in the batch's order. Anything kept
-    # in step with the records in the same transaction (daily rollups) goes right here.
     accepted = sorted(
         (row for row in rows if row.event_id in new_ids), key=lambda row: index[row.event_id]
     )
+    # The batch's new records, duplicates left out: ``new_ids`` maps their event ids to their
+    # ids (``list(new_ids.values())``), ``accepted`` holds the rows, rated, in the batch's
+    # order. Anything kept in step with the records in the same transaction (daily rollups)
+    # goes right here.
     legs = rater.legs(accepted)
     if legs:
         locked = {
