@@ -122,7 +122,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
+def start_server(url: str, port: int, profile: Path | None = None) -> subprocess.Popen[bytes]:
+    """``tenantry serve`` on 127.0.0.1:``port``; under cProfile, writing to ``profile`` when
+    it stops, if given."""
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -131,8 +133,11 @@ def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
         "TENANTRY_WORKER_IN_SERVER": "false",
         "TENANTRY_LOG_LEVEL": "warning",
     }
-    binary = Path(sys.executable).parent / "tenantry"
-    return subprocess.Popen([str(binary), "serve"], env=env, stdout=subprocess.DEVNULL)
+    if profile is not None:
+        command = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "tenantry.cli"]
+    else:
+        command = [str(Path(sys.executable).parent / "tenantry")]
+    return subprocess.Popen([*command, "serve"], env=env, stdout=subprocess.DEVNULL)
 
 
 async def wait_ready(http: httpx.AsyncClient, server: subprocess.Popen[bytes]) -> None:

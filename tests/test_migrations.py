@@ -3,9 +3,12 @@ change data, run on a database that has data.
 
 0012 (voice by the second): VOICE quantities and increments go from minutes to seconds,
 rates get a minimum of 0, rated charges stay; the downgrade brings minutes back.
+0013 (usage partitions): usage_records becomes partitioned by month with its rows, and
+idempotency by event id holds across the upgrade and the downgrade.
 """
 
 import asyncio
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import asyncpg
@@ -159,3 +162,96 @@ async def test_down_to_base_and_up_again(empty_database: str) -> None:
             assert await connection.run_sync(_differences) == []
     finally:
         await engine.dispose()
+
+
+PARTITIONS = "0013"
+USAGE_ROWS = (
+    "SELECT id, event_id, kind, quantity, charges, occurred_at FROM usage_records ORDER BY id"
+)
+
+
+async def _insert_usage(url: str, *records: tuple[str, datetime]) -> dict[str, int]:
+    """The application's own idempotent insert (partitions made on demand first)."""
+    from tenantry.db.engine import Database
+    from tenantry.tariffs.models import UsageKind
+    from tenantry.usage import repository as usage_repo
+
+    rows = [
+        usage_repo.RatedRecord(
+            tenant_id=1,
+            customer_id=1,
+            endpoint_id=1,
+            kind=UsageKind.DATA,
+            quantity=Decimal(1),
+            depth=0,
+            charges=[Decimal("0.01")],
+            occurred_at=at,
+            event_id=event_id,
+        )
+        for event_id, at in records
+    ]
+    db = Database.connect(url, pool_size=1)
+    try:
+        async with db.write() as session:
+            await usage_repo.ensure_partitions(session, [at for _, at in records])
+            return await usage_repo.insert_records(session, rows)
+    finally:
+        await db.dispose()
+
+
+async def test_usage_becomes_partitioned_with_its_data_and_comes_back(
+    empty_database: str,
+) -> None:
+    url = empty_database
+    await migrate(url, "up", "0012")
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(DATA_AT_PREVIOUS_REVISION)
+        await connection.execute(
+            "INSERT INTO usage_records (tenant_id, customer_id, endpoint_id, kind, quantity, "
+            "depth, charges, occurred_at, event_id) "
+            "VALUES (1, 1, 1, 'SMS', 2, 0, '{0.0008}', '2026-10-31T23:59:59Z', 'october')"
+        )
+    finally:
+        await connection.close()
+    before = await rows(url, USAGE_ROWS)
+    assert len(before) == 4
+
+    await migrate(url, "up", PARTITIONS)
+    # Every row is there, ids and all, each in its month's partition.
+    assert await rows(url, USAGE_ROWS) == before
+    assert await rows(
+        url, "SELECT tableoid::regclass::text, count(*) FROM usage_records GROUP BY 1 ORDER BY 1"
+    ) == [("usage_records_y2026m10", 1), ("usage_records_y2026m11", 3)]
+    # Still idempotent: events recorded before the upgrade are duplicates, in any month;
+    # a new event is recorded, with an id after the old ones.
+    new = await _insert_usage(
+        url,
+        ("call", datetime(2026, 12, 2, tzinfo=UTC)),
+        ("october", datetime(2026, 10, 1, tzinfo=UTC)),
+        ("new", datetime(2026, 12, 2, tzinfo=UTC)),
+    )
+    assert list(new) == ["new"]
+    assert new["new"] > max(row[0] for row in before)  # type: ignore[type-var]
+    assert await _insert_usage(url, ("new", datetime(2026, 11, 2, tzinfo=UTC))) == {}
+
+    await migrate(url, "down", "0012")
+    after = await rows(url, USAGE_ROWS)
+    assert after[:4] == before
+    assert [row[1] for row in after[4:]] == ["new"]
+    # One plain table again, with its unique event id.
+    assert await rows(
+        url, "SELECT relkind::text FROM pg_class WHERE relname = 'usage_records'"
+    ) == [("r",)]
+    connection = await asyncpg.connect(url)
+    try:
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await connection.execute(
+                "INSERT INTO usage_records (tenant_id, customer_id, endpoint_id, kind, quantity, "
+                "depth, charges, occurred_at, event_id) "
+                "VALUES (1, 1, 1, 'SMS', 2, 0, '{0.0008}', '2026-10-31T23:59:59Z', 'october')"
+            )
+    finally:
+        await connection.close()
+    await migrate(url, "up", "head")
+    assert len(await rows(url, USAGE_ROWS)) == 5

@@ -6,12 +6,15 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tenantry.auth.service import Bootstrap
 from tenantry.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 app = typer.Typer(
     help="Tenantry: hierarchical multi-tenant management and billing.", no_args_is_help=True
@@ -187,6 +190,48 @@ def demo() -> None:
     typer.echo(asyncio.run(load_demo(url)))
 
 
+def _month(value: str) -> "datetime":
+    from datetime import UTC, datetime
+
+    try:
+        if len(value) != 7:
+            raise ValueError(value)
+        return datetime.strptime(value, "%Y-%m").replace(tzinfo=UTC)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a month: give it as YYYY-MM.") from None
+
+
+@app.command("detach-usage-partitions")
+def detach_usage_partitions(
+    before: Annotated[
+        str, typer.Option(help="Detach the usage partitions of the months before this (YYYY-MM).")
+    ],
+    drop: Annotated[bool, typer.Option(help="Drop them once detached.")] = False,
+) -> None:
+    """Detach usage_records' monthly partitions older than a month, and optionally drop them."""
+    from tenantry.db.engine import Database
+    from tenantry.db.url import NoDatabase, resolve_database_url
+    from tenantry.usage.partitions import detach_before
+
+    month = _month(before)
+    try:
+        url = resolve_database_url(get_settings())
+    except NoDatabase as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+
+    async def detach() -> list[str]:
+        db = Database.connect(url, pool_size=1)
+        try:
+            return await detach_before(db, month, drop=drop)
+        finally:
+            await db.dispose()
+
+    names = asyncio.run(detach())
+    done = "Detached and dropped" if drop else "Detached"
+    typer.echo(f"{done} {len(names)} partition(s): {', '.join(names) or 'none'}.")
+
+
 @app.command("export-schema")
 def export_schema(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write.")] = None,
@@ -203,3 +248,7 @@ def export_schema(
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -23,6 +23,7 @@ from tenantry.metrics import observe_job
 from tenantry.partners.tasks import tasks as partner_tasks
 from tenantry.reports.tasks import tasks as report_tasks
 from tenantry.settings import Settings
+from tenantry.usage.tasks import tasks as usage_tasks
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ def create_job_app(database_url: str) -> procrastinate.App:
     app.add_tasks_from(partner_tasks, namespace="partners")
     app.add_tasks_from(auth_tasks, namespace="auth")
     app.add_tasks_from(fee_tasks, namespace="fees")
+    app.add_tasks_from(usage_tasks, namespace="usage")
     return app
 
 

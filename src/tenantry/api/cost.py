@@ -32,8 +32,11 @@ from graphql import (
     SelectionSetNode,
     get_argument_values,
     get_directive_values,
+    get_named_type,
     is_abstract_type,
     is_composite_type,
+    is_leaf_type,
+    type_from_ast,
 )
 from graphql.execution.values import VariableValues, get_variable_values
 
@@ -41,6 +44,8 @@ from graphql.execution.values import VariableValues, get_variable_values
 VALUE_TYPES = frozenset({"Money", "PageInfo", "UserError", "Viewer"})
 # Lists whose length the schema bounds: one entry per usage kind, per inherited setting.
 LIST_CAPS = {"UsageTotal": 3, "TariffRate": 3, "SettingSource": 4}
+# The arguments the cost depends on.
+COST_ARGUMENTS = frozenset({"first", "ids"})
 
 
 @dataclass(frozen=True)
@@ -65,9 +70,16 @@ def operation_cost(
         OperationType.MUTATION: schema.mutation_type,
         OperationType.SUBSCRIPTION: schema.subscription_type,
     }[operation.operation]
-    coerced = get_variable_values(
-        schema, operation.variable_definitions or (), dict(variables or {})
-    )
+    # Only variables of scalar and enum types can reach what the cost reads (``first``,
+    # ``ids``, ``@skip``/``@include``): input objects, which can be large (a usage batch),
+    # are left to execution, which coerces them anyway.
+    leaves = [
+        definition
+        for definition in operation.variable_definitions or ()
+        if (declared := type_from_ast(schema, definition.type)) is None
+        or is_leaf_type(get_named_type(declared))
+    ]
+    coerced = get_variable_values(schema, leaves, dict(variables or {}))
     if root is None or isinstance(coerced, list):
         return 0
     fragments = {
@@ -169,8 +181,10 @@ class _Walker:
         return LIST_CAPS.get(type_name, self.limits.max_page_size)
 
     def _arguments(self, field: GraphQLField, node: FieldNode) -> dict[str, Any]:
+        # Only the arguments the cost reads: the others may use variables left uncoerced.
+        read = {name: arg for name, arg in field.args.items() if name in COST_ARGUMENTS}
         try:
-            return get_argument_values(field, node, self.variables)
+            return get_argument_values(GraphQLField(field.type, read), node, self.variables)
         except Exception:  # a bad argument is execution's to report
             return {}
 

@@ -1,6 +1,7 @@
 """All SQL about accounts, ledger transactions and postings."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -85,10 +86,14 @@ async def system_account(
     return (await session.scalars(stmt)).one()
 
 
-async def system_by_id(session: AsyncSession, account_id: int) -> Account | None:
-    """A system account by id, unlocked (from the session's copy when it has one)."""
-    account = await session.get(Account, account_id)
-    return account if account is not None and account.owner_kind is OwnerKind.SYSTEM else None
+async def system_accounts_by_ids(
+    session: AsyncSession, account_ids: Sequence[int]
+) -> list[Account]:
+    """Those of the accounts that are system accounts, unlocked, in one statement."""
+    stmt = sa.select(Account).where(
+        any_of(Account.id, account_ids), Account.owner_kind == OwnerKind.SYSTEM
+    )
+    return list((await session.scalars(stmt)).all())
 
 
 async def lock_accounts(session: AsyncSession, account_ids: Sequence[int]) -> list[Account]:
@@ -105,19 +110,64 @@ async def lock_accounts(session: AsyncSession, account_ids: Sequence[int]) -> li
     return list((await session.scalars(stmt)).all())
 
 
-async def add_to_balance(session: AsyncSession, account_id: int, amount: Decimal) -> Decimal:
-    """Apply ``amount`` in SQL (no read-modify-write) and return the new balance."""
-    stmt = (
-        sa.update(Account)
-        .where(Account.id == account_id)
-        .values(balance=Account.balance + amount)
-        .returning(Account)
-        # Refresh the session's copy from RETURNING, so later reads of it are not stale.
-        .execution_options(synchronize_session=False, populate_existing=True)
+# One statement for any number of accounts: the rows are locked already (lock_accounts),
+# and the change is applied in SQL, so the stored balance stays the sum of the postings.
+_ADD_TO_BALANCES = sa.text(
+    """
+    UPDATE accounts SET balance = accounts.balance + d.delta
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:deltas AS numeric[])) AS d(id, delta)
+    WHERE accounts.id = d.id AND accounts.balance IS NOT NULL
+    """
+)
+
+
+async def add_to_balances(session: AsyncSession, changes: dict[int, Decimal]) -> None:
+    """Add each amount to its account's stored balance, all in one statement."""
+    if changes:
+        ids = sorted(changes)
+        await session.execute(_ADD_TO_BALANCES, {"ids": ids, "deltas": [changes[i] for i in ids]})
+
+
+_INSERT_POSTINGS = sa.text(
+    """
+    INSERT INTO postings
+        (transaction_id, account_id, tenant_id, kind, currency, amount, balance_after)
+    SELECT :transaction_id, a, t, k, c, m, b FROM unnest(
+        CAST(:accounts AS bigint[]), CAST(:tenants AS bigint[]), CAST(:kinds AS varchar[]),
+        CAST(:currencies AS varchar[]), CAST(:amounts AS numeric[]),
+        CAST(:balances AS numeric[])
+    ) WITH ORDINALITY AS p(a, t, k, c, m, b, n)
+    ORDER BY n
+    """
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NewPosting:
+    account_id: int
+    tenant_id: int
+    kind: TransactionKind
+    currency: str
+    amount: Decimal
+    balance_after: Decimal | None
+
+
+async def insert_postings(
+    session: AsyncSession, transaction_id: int, postings: Sequence[NewPosting]
+) -> None:
+    """Insert a transaction's postings, in their order, in one statement."""
+    await session.execute(
+        _INSERT_POSTINGS,
+        {
+            "transaction_id": transaction_id,
+            "accounts": [p.account_id for p in postings],
+            "tenants": [p.tenant_id for p in postings],
+            "kinds": [p.kind.value for p in postings],
+            "currencies": [p.currency for p in postings],
+            "amounts": [p.amount for p in postings],
+            "balances": [p.balance_after for p in postings],
+        },
     )
-    balance = (await session.scalars(stmt)).one().balance
-    assert balance is not None, "only accounts that store a balance are updated"
-    return balance
 
 
 async def insert_transaction(
@@ -172,11 +222,6 @@ async def transactions_by_ids(session: AsyncSession, ids: Sequence[int]) -> list
     """Unscoped: only for transactions behind postings already read through a scope."""
     stmt = sa.select(LedgerTransaction).where(any_of(LedgerTransaction.id, ids))
     return list((await session.scalars(stmt)).all())
-
-
-async def add_postings(session: AsyncSession, postings: Sequence[Posting]) -> None:
-    session.add_all(postings)
-    await session.flush()
 
 
 async def posting_of(session: AsyncSession, transaction_id: int, account_id: int) -> Posting:

@@ -7,12 +7,13 @@ refused transfer leaves no trace.
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from tenantry.auth.principal import Principal
 from tenantry.core.change import KEEP, Change, Keep
@@ -133,6 +134,7 @@ async def post_transfer(
     request_digest: str | None = None,
     enforce_credit_limit: Collection[int] = (),
     limit_field: Field | None = AMOUNT_FIELD,
+    locked: Mapping[int, Account] | None = None,
 ) -> LedgerTransaction:
     """Move money between accounts as one balanced transaction, one posting per leg.
 
@@ -141,6 +143,11 @@ async def post_transfer(
     ``request_digest`` matches it, and IDEMPOTENCY_KEY_REUSED raised when not. Accounts in
     ``enforce_credit_limit`` may not end below minus their credit limit (INSUFFICIENT_FUNDS).
     No account may end past the balance bound (LIMIT_EXCEEDED, on ``limit_field``).
+    ``locked``: the legs' accounts that store a balance, already locked by the caller (in id
+    order, in this transaction), so they are not locked again.
+
+    A constant number of statements whatever the number of legs: the accounts are locked in
+    one, every balance is updated in one, every posting inserted in one.
     Unbalanced or malformed legs are a programming error (ValueError).
     """
     if not legs or not all(fits_ledger(leg.amount) for leg in legs):
@@ -167,38 +174,42 @@ async def post_transfer(
     count_ledger_transaction(session, kind.value)
 
     account_ids = sorted({leg.account_id for leg in legs})
-    accounts = {account.id: account for account in await repo.lock_accounts(session, account_ids)}
+    if locked is None:
+        locked = {account.id: account for account in await repo.lock_accounts(session, account_ids)}
+    accounts = {i: locked[i] for i in account_ids if i in locked}
     # System accounts are read, never locked: they store no balance (see models.py), so
     # concurrent top-ups in one currency do not queue on one row.
-    for account_id in account_ids:
-        if account_id not in accounts and (system := await repo.system_by_id(session, account_id)):
-            accounts[account_id] = system
+    if len(accounts) < len(account_ids):
+        unlocked = [i for i in account_ids if i not in accounts]
+        accounts.update((a.id, a) for a in await repo.system_accounts_by_ids(session, unlocked))
     _check_legs(legs, accounts)
     _check_balances(legs, accounts, limit_field)
+    # Set-based, whatever the number of accounts: the running balances are worked out here
+    # from the locked rows, then one statement updates every balance and one inserts every
+    # posting (a posting's balance_after is its account's balance just after it).
+    running = {i: a.balance for i, a in accounts.items() if a.balance is not None}
     postings = []
     for leg in legs:
         account = accounts[leg.account_id]
-        balance_after = (
-            None
-            if account.balance is None
-            else await repo.add_to_balance(session, account.id, leg.amount)
-        )
+        balance_after = None
+        if account.balance is not None:
+            balance_after = running[account.id] = running[account.id] + leg.amount
         postings.append(
-            Posting(
-                transaction_id=transaction.id,
-                account_id=account.id,
-                tenant_id=account.tenant_id,
-                kind=leg.kind,
-                currency=account.currency,
-                amount=leg.amount,
-                balance_after=balance_after,
+            repo.NewPosting(
+                account.id, account.tenant_id, leg.kind, account.currency, leg.amount, balance_after
             )
         )
+    await repo.add_to_balances(
+        session, {i: running[i] - a.balance for i, a in accounts.items() if a.balance is not None}
+    )
+    for account_id, balance in running.items():
+        # The session's copies follow the database without being marked changed.
+        set_committed_value(accounts[account_id], "balance", balance)
     for account_id in sorted(accounts.keys() & set(enforce_credit_limit)):
         account = accounts[account_id]
         if account.balance is not None and account.balance < -account.credit_limit:
             raise insufficient_funds(AMOUNT_FIELD)
-    await repo.add_postings(session, postings)
+    await repo.insert_postings(session, transaction.id, postings)
     return transaction
 
 

@@ -9,6 +9,11 @@ tenant's usage cost and earned is one indexed scan of one table, written once pe
 (five rows per record in a separate charges table cost more than the whole rest of the
 ingestion). Charges keep 6 decimal places and are never rounded per record; the ledger
 moves their sums, one transfer per ingested batch.
+
+The table is partitioned by month of ``occurred_at`` (``usage_records_yYYYYmMM``, each with
+its own indexes; see partitions.py). A unique index on a partitioned table must include the
+partition key, so idempotency by event id lives in ``usage_event_ids``: one row per event
+ever recorded, claimed in the same statement that inserts the record.
 """
 
 from datetime import datetime
@@ -19,13 +24,15 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenantry.core.dbtypes import enum_type
-from tenantry.db.base import Base, IdMixin
+from tenantry.db.base import Base
 from tenantry.ledger.models import MONEY
 from tenantry.tariffs.models import UsageKind
 
 
-class UsageRecord(IdMixin, Base):
+class UsageRecord(Base):
     __tablename__ = "usage_records"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
 
     # The endpoint's tenant.
     tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"))
@@ -36,9 +43,11 @@ class UsageRecord(IdMixin, Base):
     # Depth of the endpoint's tenant, and each level's charge (index 1 is level 0).
     depth: Mapped[int] = mapped_column(sa.SmallInteger)
     charges: Mapped[list[Decimal]] = mapped_column(ARRAY(MONEY))
-    occurred_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
-    # Chosen by the caller: ingesting the same event twice records and charges it once.
-    event_id: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    # The partition key, so part of the primary key.
+    occurred_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), primary_key=True)
+    # Chosen by the caller: ingesting the same event twice records and charges it once
+    # (unique through usage_event_ids).
+    event_id: Mapped[str] = mapped_column(sa.String(200))
     ingested_at: Mapped[datetime] = mapped_column(
         sa.DateTime(timezone=True), server_default=sa.func.now()
     )
@@ -48,4 +57,16 @@ class UsageRecord(IdMixin, Base):
         sa.Index("ix_usage_records_endpoint_time", "endpoint_id", "occurred_at"),
         sa.Index("ix_usage_records_customer_time", "customer_id", "occurred_at"),
         sa.CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+        {"postgresql_partition_by": "RANGE (occurred_at)"},
     )
+
+
+class UsageEvent(Base):
+    """An event id recorded once, whichever month's partition holds its record."""
+
+    __tablename__ = "usage_event_ids"
+
+    event_id: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    # The record's tenant and time: where to find it.
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"))
+    occurred_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))

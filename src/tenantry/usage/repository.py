@@ -1,8 +1,9 @@
 """All SQL about usage: bulk ingestion, and sums for any range, done in the database."""
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from tenantry.core.pagination import Page, PageRequest
 from tenantry.customers.models import Customer, Endpoint
 from tenantry.db.paging import any_of
+from tenantry.tariffs.models import UsageKind
 from tenantry.tenants.models import Tenant
 from tenantry.usage.models import UsageRecord
 
@@ -44,32 +46,58 @@ async def rating_targets(
 
 
 # Charges differ in length per record (one per level), and unnest flattens arrays of
-# arrays, so each record's charges travel as one array literal and are cast back.
-_INSERT_RECORDS = """
-    INSERT INTO {table}
+# arrays, so each record's charges travel as one array literal and are cast back. The event
+# ids are claimed first, in the batch's order (sorted by the caller, so that concurrent
+# batches sharing event ids take their locks in one order); only records whose event id
+# this statement claimed are inserted.
+_INSERT_RECORDS = sa.text(
+    """
+    WITH batch AS (
+        SELECT * FROM unnest(
+            CAST(:tenant_ids AS bigint[]), CAST(:customer_ids AS bigint[]),
+            CAST(:endpoint_ids AS bigint[]), CAST(:kinds AS varchar[]),
+            CAST(:quantities AS numeric[]), CAST(:depths AS smallint[]),
+            CAST(:charges AS text[]), CAST(:occurred AS timestamptz[]),
+            CAST(:event_ids AS varchar[])
+        ) WITH ORDINALITY AS u(t, c, e, k, q, d, ch, o, ev, n)
+    ), claimed AS (
+        INSERT INTO usage_event_ids (event_id, tenant_id, occurred_at)
+        SELECT ev, t, o FROM batch ORDER BY n
+        ON CONFLICT (event_id) DO NOTHING
+        RETURNING event_id
+    )
+    INSERT INTO usage_records
         (tenant_id, customer_id, endpoint_id, kind, quantity, depth, charges, occurred_at, event_id)
-    SELECT t, c, e, k, q, d, CAST(ch AS numeric[]), o, ev FROM unnest(
-        CAST(:tenant_ids AS bigint[]), CAST(:customer_ids AS bigint[]),
-        CAST(:endpoint_ids AS bigint[]), CAST(:kinds AS varchar[]),
-        CAST(:quantities AS numeric[]), CAST(:depths AS smallint[]), CAST(:charges AS text[]),
-        CAST(:occurred AS timestamptz[]), CAST(:event_ids AS varchar[])
-    ) AS u(t, c, e, k, q, d, ch, o, ev)
-    ON CONFLICT (event_id) DO NOTHING
+    SELECT t, c, e, k, q, d, CAST(ch AS numeric[]), o, ev
+    FROM batch JOIN claimed ON claimed.event_id = batch.ev
+    ORDER BY n
     RETURNING id, event_id
     """
+)
 
 
-async def insert_records(session: AsyncSession, rows: Sequence[UsageRecord]) -> dict[str, int]:
-    """Insert, skipping event ids already recorded; returns the new ids by event id."""
-    return await insert_records_into(session, rows, "usage_records")
+@dataclass(slots=True)
+class RatedRecord:
+    """A usage record ready to insert: its owners, and each level's charge (see models)."""
+
+    tenant_id: int
+    customer_id: int
+    endpoint_id: int
+    kind: UsageKind
+    quantity: Decimal
+    depth: int
+    charges: list[Decimal]
+    occurred_at: datetime
+    event_id: str
 
 
-async def insert_records_into(
-    session: AsyncSession, rows: Sequence[UsageRecord], table: str
-) -> dict[str, int]:
-    """``insert_records`` into a table of the same shape (the benchmark's baseline uses it)."""
+async def insert_records(session: AsyncSession, rows: Sequence[RatedRecord]) -> dict[str, int]:
+    """Insert, skipping event ids already recorded; returns the new ids by event id.
+
+    The months' partitions must exist (``ensure_partitions``).
+    """
     result = await session.execute(
-        sa.text(_INSERT_RECORDS.format(table=table)),
+        _INSERT_RECORDS,
         {
             "tenant_ids": [r.tenant_id for r in rows],
             "customer_ids": [r.customer_id for r in rows],
@@ -83,6 +111,53 @@ async def insert_records_into(
         },
     )
     return {event_id: record_id for record_id, event_id in result.all()}
+
+
+def month_of(at: datetime) -> datetime:
+    """The first instant (UTC) of the month ``at`` falls in: its partition's lower bound."""
+    return at.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+async def ensure_partitions(session: AsyncSession, months: Iterable[datetime]) -> None:
+    """Create (and attach) the partitions of these months that do not exist yet, in one
+    statement; a month whose partition exists costs a catalog look-up. See migration 0013:
+    concurrent creators of one partition wait for each other and create it once."""
+    await session.execute(
+        sa.text("SELECT usage_records_partition(m) FROM unnest(CAST(:months AS timestamptz[])) m"),
+        {"months": sorted({month_of(m) for m in months})},
+    )
+
+
+@dataclass(frozen=True)
+class Partition:
+    name: str
+    month: datetime  # its lower bound; the upper is a month later
+
+
+_PARTITION_NAME = re.compile(r"usage_records_y(\d{4})m(\d{2})")
+
+
+async def attached_partitions(session: AsyncSession) -> list[Partition]:
+    """usage_records' monthly partitions, oldest first."""
+    stmt = sa.text(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = CAST('usage_records' AS regclass)"
+    )
+    found = []
+    for (name,) in (await session.execute(stmt)).all():
+        if match := _PARTITION_NAME.fullmatch(name):
+            month = datetime(int(match[1]), int(match[2]), 1, tzinfo=UTC)
+            found.append(Partition(name, month))
+    return sorted(found, key=lambda p: p.month)
+
+
+async def detach_partition(session: AsyncSession, partition: Partition, *, drop: bool) -> None:
+    """Detach a partition from usage_records (its rows leave every read), and drop it if
+    asked. Names come from ``attached_partitions`` only, never from input."""
+    assert _PARTITION_NAME.fullmatch(partition.name), partition.name
+    await session.execute(sa.text(f"ALTER TABLE usage_records DETACH PARTITION {partition.name}"))
+    if drop:
+        await session.execute(sa.text(f"DROP TABLE {partition.name}"))
 
 
 @dataclass(frozen=True)

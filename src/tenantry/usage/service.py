@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -24,8 +24,7 @@ from tenantry.ledger.money import fits_ledger
 from tenantry.tariffs import repository as tariffs_repo
 from tenantry.tariffs.models import TariffRate, UsageKind
 from tenantry.usage import repository as repo
-from tenantry.usage.cascade import Cascade
-from tenantry.usage.models import UsageRecord
+from tenantry.usage.cascade import Cascade, Level
 from tenantry.usage.rating import charge
 
 MAX_BATCH = 10_000
@@ -119,18 +118,24 @@ async def record_usage(
         for row in rows
         if any(amount > MAX_CHARGE for amount in row.charges)
     )
+    await repo.ensure_partitions(session, (row.occurred_at for row in rows))
     new_ids = await repo.insert_records(session, rows)
     accepted = sorted(
         (row for row in rows if row.event_id in new_ids), key=lambda row: index[row.event_id]
     )
+    # The batch's new records, duplicates left out: ``new_ids`` maps their event ids to their
+    # ids (``list(new_ids.values())``), ``accepted`` holds the rows, rated, in the batch's
+    # order. Anything kept in step with the records in the same transaction (daily rollups)
+    # goes right here.
     legs = rater.legs(accepted)
     if legs:
-        balances = {
-            account.id: account.balance
+        locked = {
+            account.id: account
             for account in await ledger_repo.lock_accounts(
                 session, sorted({leg.account_id for leg in legs})
             )
         }
+        balances = {account_id: account.balance for account_id, account in locked.items()}
         _refuse((index[row.event_id], None) for row in rater.past_bound(accepted, balances))
         await ledger.post_transfer(
             session,
@@ -140,6 +145,7 @@ async def record_usage(
             description=f"Usage: {len(accepted)} records",
             actor_user_id=principal.user_id,
             limit_field=("input", "records"),
+            locked=locked,
         )
     return IngestResult(accepted=len(accepted), duplicates=len(records) - len(accepted))
 
@@ -164,6 +170,7 @@ class _Rater:
 
     cascade: Cascade
     rates: dict[tuple[int, UsageKind], TariffRate]
+    _levels: dict[int, list[Level]] = field(default_factory=dict)
 
     @classmethod
     async def load(cls, session: AsyncSession, targets: dict[int, repo.RatingTarget]) -> "_Rater":
@@ -172,31 +179,38 @@ class _Rater:
         by_kind = {(r.tariff_id, r.kind): r for rate_list in rates.values() for r in rate_list}
         return cls(cascade, by_kind)
 
-    def rate(self, new: NewUsageRecord) -> UsageRecord:
+    def levels(self, endpoint_id: int) -> list[Level]:
+        """The endpoint's levels, worked out once per batch."""
+        levels = self._levels.get(endpoint_id)
+        if levels is None:
+            levels = self._levels[endpoint_id] = self.cascade.levels(endpoint_id)
+        return levels
+
+    def rate(self, new: NewUsageRecord) -> repo.RatedRecord:
         target = self.cascade.targets[new.endpoint_id]
         tenant = self.cascade.tenants[target.tenant_id]
-        record = UsageRecord(
+        rates, kind, quantity = self.rates, new.kind, new.quantity
+        charges = [
+            charge(
+                quantity, None if level.tariff_id is None else rates.get((level.tariff_id, kind))
+            )
+            for level in self.levels(new.endpoint_id)
+        ]
+        return repo.RatedRecord(
             tenant_id=tenant.id,
             customer_id=target.customer_id,
             endpoint_id=new.endpoint_id,
-            kind=new.kind,
-            quantity=new.quantity,
+            kind=kind,
+            quantity=quantity,
             depth=tenant.depth,
+            charges=charges,
             occurred_at=new.occurred_at,
             event_id=new.event_id,
         )
-        record.charges = [
-            charge(
-                new.quantity,
-                None if level.tariff_id is None else self.rates.get((level.tariff_id, new.kind)),
-            )
-            for level in self.cascade.levels(new.endpoint_id)
-        ]
-        return record
 
     def past_bound(
-        self, records: list[UsageRecord], balances: dict[int, Decimal | None]
-    ) -> list[UsageRecord]:
+        self, records: list[repo.RatedRecord], balances: dict[int, Decimal | None]
+    ) -> list[repo.RatedRecord]:
         """The records, taken in order, that would carry an account past MAX_BALANCE.
 
         A refused record's charges are left out of the running balances, so the others are
@@ -207,8 +221,7 @@ class _Rater:
         refused = []
         for record in records:
             moves: dict[int, Decimal] = defaultdict(Decimal)
-            levels = self.cascade.levels(record.endpoint_id)
-            for amount, level in zip(record.charges, levels, strict=True):
+            for amount, level in zip(record.charges, self.levels(record.endpoint_id), strict=True):
                 if amount:  # as in legs(): a free level moves (and locks) nothing
                     moves[level.payer_account] -= amount
                     moves[level.payee_account] += amount
@@ -219,15 +232,15 @@ class _Rater:
                 running.update(after)
         return refused
 
-    def legs(self, records: list[UsageRecord]) -> list[ledger.Leg]:
+    def legs(self, records: list[repo.RatedRecord]) -> list[ledger.Leg]:
         """The batch's sums per account: what each payer paid and each payee earned."""
         sums: dict[tuple[int, TransactionKind], Decimal] = defaultdict(Decimal)
+        charged, earned = TransactionKind.USAGE_CHARGE, TransactionKind.USAGE_REVENUE
         for record in records:
-            levels = self.cascade.levels(record.endpoint_id)
-            for amount, level in zip(record.charges, levels, strict=True):
+            for amount, level in zip(record.charges, self.levels(record.endpoint_id), strict=True):
                 if amount:
-                    sums[(level.payer_account, TransactionKind.USAGE_CHARGE)] -= amount
-                    sums[(level.payee_account, TransactionKind.USAGE_REVENUE)] += amount
+                    sums[(level.payer_account, charged)] -= amount
+                    sums[(level.payee_account, earned)] += amount
         return [
             ledger.Leg(account, amount, kind)
             for (account, kind), amount in sorted(sums.items())
