@@ -27,6 +27,7 @@ from tenantry.usage import repository as repo
 from tenantry.usage.cascade import Cascade
 from tenantry.usage.models import UsageRecord
 from tenantry.usage.rating import charge
+from tenantry.usage.rollups import add_to_rollups
 
 MAX_BATCH = 10_000
 # The window a record's occurredAt must fall in: nothing before this instant, and nothing
@@ -120,6 +121,7 @@ async def record_usage(
         if any(amount > MAX_CHARGE for amount in row.charges)
     )
     new_ids = await repo.insert_records(session, rows)
+    await add_to_rollups(session, list(new_ids.values()))
     accepted = sorted(
         (row for row in rows if row.event_id in new_ids), key=lambda row: index[row.event_id]
     )
