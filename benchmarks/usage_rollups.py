@@ -20,6 +20,7 @@ Tenant.usage did before rollups) at the smaller size.
 
 import argparse
 import asyncio
+import os
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -28,10 +29,14 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from benchmarks.common import fresh_database
 from benchmarks.reads import build_tree, reader
+from tenantry.auth.models import Role, User
+from tenantry.auth.principal import Principal
 from tenantry.db.engine import Database
+from tenantry.tenants.models import Tenant
 from tenantry.usage.rollups import rebuild_all_rollups, usage_totals_select
 
 YEAR = (datetime(2025, 12, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))
@@ -144,6 +149,14 @@ async def raw_subtree_total(
         return await connection.fetch(RAW_SUBTREE, tenant_id, depth, since, until)
 
 
+async def every_tenant(db: Database, since: datetime, until: datetime, sub: bool) -> object:
+    """What a compiled read would run: the factory correlated with every tenant."""
+    usage = usage_totals_select(Tenant.id, since, until, sub).lateral("usage")
+    stmt = sa.select(Tenant.id, usage).join(usage, sa.true())
+    async with db.read() as session:
+        return (await session.execute(stmt)).all()
+
+
 async def measure(
     db: Database, url: str, actor: Any, ids: list[int], *, repeat: int, raw: bool
 ) -> dict[str, float]:
@@ -162,6 +175,14 @@ async def measure(
                 from_records = partial(raw_subtree_total, db, tenant_id, depth, since, until)
                 seconds = await best_of(from_records, 1)
                 print(f"      the same summed from the raw records   {seconds * 1000:9.2f} ms")
+
+    for label, (since, until) in (("year", YEAR), ("mid-day edges", MID_DAY)):
+        sub = await best_of(partial(every_tenant, db, since, until, True), repeat)
+        own = await best_of(partial(every_tenant, db, since, until, False), repeat)
+        print(
+            f"  (a) in SQL: every tenant's totals, one statement, {label:<14} sub-tree "
+            f"{sub * 1000:8.1f} ms, own {own * 1000:8.1f} ms, ratio {sub / own:5.2f}"
+        )
 
     read = reader(db, url, actor, compiled=False)
     for label, (since, until) in (("year", YEAR), ("mid-day edges", MID_DAY)):
@@ -184,7 +205,11 @@ async def main() -> None:
     parser.add_argument("--tenants", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--raw", action="store_true", help="time raw-record sums too (slow)")
+    parser.add_argument("--reuse", action="store_true", help="only measure the last run's data")
     args = parser.parse_args()
+    if args.reuse:
+        await reuse(args.repeat)
+        return
     url = await fresh_database("tenantry_bench_rollups")
     db = Database.connect(url, pool_size=4)
     try:
@@ -203,6 +228,25 @@ async def main() -> None:
         for key in before:
             if key.startswith("total"):
                 print(f"  {key[6:]:<30} {after[key] / before[key]:5.2f}")
+    finally:
+        await db.dispose()
+
+
+async def reuse(repeat: int) -> None:
+    url = make_url(os.environ["DATABASE_URL"]).set(database="tenantry_bench_rollups")
+    db = Database.connect(url.render_as_string(hide_password=False), pool_size=4)
+    try:
+        async with db.read() as session:
+            root = await session.scalar(sa.select(Tenant).where(Tenant.parent_id.is_(None)))
+            admin = await session.scalar(sa.select(User.id).where(User.tenant_id == root.id))
+            first = await session.scalars(
+                sa.select(Tenant.id).where(Tenant.parent_id.is_not(None)).order_by(Tenant.id)
+            )
+            ids = list(first.all())
+        actor = Principal(admin, root.id, Role.ADMIN, is_platform=True, token_id=0)
+        await measure(
+            db, url.render_as_string(hide_password=False), actor, ids, repeat=repeat, raw=False
+        )
     finally:
         await db.dispose()
 
