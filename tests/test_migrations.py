@@ -5,6 +5,7 @@ change data, run on a database that has data.
 rates get a minimum of 0, rated charges stay; the downgrade brings minutes back.
 0013 (usage partitions): usage_records becomes partitioned by month with its rows, and
 idempotency by event id holds across the upgrade and the downgrade.
+0014 (usage rollups): the rollups are backfilled from the usage already recorded.
 """
 
 import asyncio
@@ -255,3 +256,71 @@ async def test_usage_becomes_partitioned_with_its_data_and_comes_back(
         await connection.close()
     await migrate(url, "up", "head")
     assert len(await rows(url, USAGE_ROWS)) == 5
+ROLLUPS = "0014"
+
+# platform (1) -> a (2) -> a1 (3); a customer and endpoint at a1 and at the platform. Usage
+# rated before the rollups existed: at a1 (depth 2, charges per level: customer -> a1 ->
+# a -> platform) on both sides of a UTC midnight, and at the platform (depth 0).
+TREE_WITH_USAGE = """
+INSERT INTO tenants (id, parent_id, kind, name, moniker, path, scope_path, subscription_types,
+                     inherit_sponsor_operators, currency, is_partner, partner_access, status)
+OVERRIDING SYSTEM VALUE
+VALUES (1, NULL, 'ROOT', 'Platform', 'platform', '{1}', '{1}', '{INTEGRATED}', false, 'EUR',
+        false, false, 'ACTIVE'),
+       (2, 1, 'SUB_TENANT', 'A', 'a', '{1,2}', '{1,2}', '{INTEGRATED}', true, 'EUR',
+        false, false, 'ACTIVE'),
+       (3, 2, 'SUB_TENANT', 'A1', 'a1', '{1,2,3}', '{1,2,3}', '{INTEGRATED}', true, 'EUR',
+        false, false, 'ACTIVE');
+INSERT INTO accounts (id, tenant_id, owner_kind, currency, credit_limit, balance)
+OVERRIDING SYSTEM VALUE VALUES (1, 3, 'CUSTOMER', 'EUR', 0, 0), (2, 1, 'CUSTOMER', 'EUR', 0, 0);
+INSERT INTO customers (id, tenant_id, name, subscription_type, account_id)
+OVERRIDING SYSTEM VALUE VALUES (1, 3, 'C1', 'INTEGRATED', 1), (2, 1, 'C0', 'INTEGRATED', 2);
+INSERT INTO sponsor_operators (id, tenant_id, name) OVERRIDING SYSTEM VALUE VALUES (1, 1, 'Op');
+INSERT INTO endpoints (id, tenant_id, customer_id, name, iccid, sponsor_operator_id)
+OVERRIDING SYSTEM VALUE VALUES (1, 3, 1, 'SIM', '8944000000000000001', 1),
+                               (2, 1, 2, 'SIM', '8944000000000000002', 1);
+INSERT INTO usage_records (tenant_id, customer_id, endpoint_id, kind, quantity, depth, charges,
+                           occurred_at, event_id)
+VALUES (3, 1, 1, 'DATA', 10, 2, '{0.5,0.2,0.1}', '2026-11-15T23:59:59.999999Z', 'late-15th'),
+       (3, 1, 1, 'DATA', 4, 2, '{0.2,0.08,0.04}', '2026-11-16T00:00:00Z', 'first-16th'),
+       (3, 1, 1, 'SMS', 3, 2, '{0.03,0.003,0}', '2026-11-16T10:00:00+05:00', 'sms'),
+       (1, 2, 2, 'DATA', 1, 0, '{0.7}', '2026-11-16T12:00:00Z', 'platform-own');
+"""
+
+
+async def test_rollups_are_backfilled_from_existing_usage(empty_database: str) -> None:
+    url = empty_database
+    previous = ScriptDirectory.from_config(alembic_config(url)).get_revision(ROLLUPS).down_revision
+    assert isinstance(previous, str)
+    await migrate(url, "up", previous)
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(TREE_WITH_USAGE)
+    finally:
+        await connection.close()
+
+    await migrate(url, "up", ROLLUPS)
+    d = Decimal
+    # (tenant, UTC day, kind): own records, quantity, cost, revenue; then the sub-tree's.
+    assert await rows(
+        url,
+        "SELECT tenant_id, day::text, kind, own_records, own_quantity, own_cost, own_revenue, "
+        "tree_records, tree_quantity, tree_cost, tree_revenue FROM usage_rollups "
+        "ORDER BY 1, 2, 3",
+    ) == [
+        (1, "2026-11-15", "DATA", 0, 0, 0, 0, 1, d(10), 0, d("0.1")),
+        (1, "2026-11-16", "DATA", 1, d(1), 0, d("0.7"), 2, d(5), 0, d("0.74")),
+        # 10:00 at +05:00 is 05:00 UTC: the 16th.
+        (1, "2026-11-16", "SMS", 0, 0, 0, 0, 1, d(3), 0, d(0)),
+        (2, "2026-11-15", "DATA", 0, 0, 0, 0, 1, d(10), d("0.1"), d("0.2")),
+        (2, "2026-11-16", "DATA", 0, 0, 0, 0, 1, d(4), d("0.04"), d("0.08")),
+        (2, "2026-11-16", "SMS", 0, 0, 0, 0, 1, d(3), d(0), d("0.003")),
+        (3, "2026-11-15", "DATA", 1, d(10), d("0.2"), d("0.5"), 1, d(10), d("0.2"), d("0.5")),
+        (3, "2026-11-16", "DATA", 1, d(4), d("0.08"), d("0.2"), 1, d(4), d("0.08"), d("0.2")),
+        (3, "2026-11-16", "SMS", 1, d(3), d("0.003"), d("0.03"), 1, d(3), d("0.003"), d("0.03")),
+    ]
+
+    await migrate(url, "down", previous)
+    assert ("relation", "usage_rollups") not in await rows(url, CATALOG)
+    # The records are untouched either way.
+    assert len(await rows(url, USAGE)) == 4

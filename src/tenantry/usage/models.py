@@ -14,9 +14,13 @@ The table is partitioned by month of ``occurred_at`` (``usage_records_yYYYYmMM``
 its own indexes; see partitions.py). A unique index on a partitioned table must include the
 partition key, so idempotency by event id lives in ``usage_event_ids``: one row per event
 ever recorded, claimed in the same statement that inserts the record.
+
+``UsageRollup`` keeps the same figures as daily totals (UTC days) per tenant and kind, for a
+tenant's own customers and for its whole sub-tree, so that a range of whole days costs an
+index range scan whatever the number of records (see rollups.py).
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -70,3 +74,33 @@ class UsageEvent(Base):
     # The record's tenant and time: where to find it.
     tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"))
     occurred_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+# Rollup sums are unbounded NUMERIC: a day's sum of bounded amounts may pass NUMERIC(24, 6).
+SUM = sa.Numeric()
+
+
+class UsageRollup(Base):
+    """One UTC day of one kind of usage, seen from one tenant.
+
+    ``own_*`` sum the records of the tenant's own customers (the records at its level);
+    ``tree_*`` sum every record of its sub-tree, its own included. Both sets share one row
+    per (tenant, day, kind), so one upsert maintains both and a read of either touches the
+    same rows. ``cost`` is what the tenant paid its parent for the records, ``revenue`` what
+    it earned from the level below; ``records`` counts them, so that a kind with records
+    whose quantity is 0 still shows, as it does when the records are summed.
+    """
+
+    __tablename__ = "usage_rollups"
+
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    kind: Mapped[UsageKind] = mapped_column(
+        enum_type(UsageKind, "usage_rollup_kind"), primary_key=True
+    )
+    own_records: Mapped[int] = mapped_column(sa.BigInteger)
+    own_quantity: Mapped[Decimal] = mapped_column(SUM)
+    own_cost: Mapped[Decimal] = mapped_column(SUM)
+    own_revenue: Mapped[Decimal] = mapped_column(SUM)
+    tree_records: Mapped[int] = mapped_column(sa.BigInteger)
+    tree_quantity: Mapped[Decimal] = mapped_column(SUM)
+    tree_cost: Mapped[Decimal] = mapped_column(SUM)
+    tree_revenue: Mapped[Decimal] = mapped_column(SUM)

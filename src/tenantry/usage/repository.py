@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import array as pg_array
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -18,6 +17,7 @@ from tenantry.db.paging import any_of
 from tenantry.tariffs.models import UsageKind
 from tenantry.tenants.models import Tenant
 from tenantry.usage.models import UsageRecord
+from tenantry.usage.rollups import usage_totals_select
 
 
 @dataclass(frozen=True)
@@ -207,40 +207,35 @@ async def totals(
     session: AsyncSession, owners: Sequence[UsageOwner], window: Window
 ) -> dict[tuple[UsageOwner, str], Sums]:
     """Quantity, cost and revenue per (owner, usage kind); one statement for owners that
-    share a kind and a subtree flag, however many there are."""
+    share a kind and a subtree flag, however many there are. A tenant's come from the daily
+    rollups and the partial days at the window's edges (rollups.usage_totals_select)."""
     if not owners:
         return {}
     first = owners[0]
     ids = (
-        sa.func.unnest(
-            sa.cast(sa.literal([o.id for o in owners]), ARRAY(sa.BigInteger)),
-            sa.cast(sa.literal([o.depth for o in owners]), ARRAY(sa.SmallInteger)),
-        )
-        .table_valued("id", "depth")
+        sa.func.unnest(sa.cast(sa.literal([o.id for o in owners]), ARRAY(sa.BigInteger)))
+        .table_valued("id")
         .render_derived(name="o", with_types=False)
     )
     if first.kind == "tenant":
-        cost, revenue = _cost_and_revenue(ids.c.depth)
-        stmt = sa.select(
-            ids.c.id, UsageRecord.kind, sa.func.sum(UsageRecord.quantity), cost, revenue
+        usage = usage_totals_select(ids.c.id, window.since, window.until, first.subtree).lateral(
+            "usage"
         )
-        if first.subtree:
-            below = sa.orm.aliased(Tenant)
-            stmt = (
-                stmt.select_from(ids)
-                .join(below, below.path.contains(pg_array([ids.c.id])))
-                .join(UsageRecord, UsageRecord.tenant_id == below.id)
-            )
-        else:
-            stmt = stmt.select_from(ids).join(UsageRecord, UsageRecord.tenant_id == ids.c.id)
+        stmt = (
+            sa.select(ids.c.id, usage.c.kind, usage.c.quantity, usage.c.cost, usage.c.revenue)
+            .select_from(ids)
+            .join(usage, sa.true())
+        )
     else:
         column = UsageRecord.customer_id if first.kind == "customer" else UsageRecord.endpoint_id
         cost, revenue = _cost_and_revenue(None)
-        stmt = sa.select(
-            ids.c.id, UsageRecord.kind, sa.func.sum(UsageRecord.quantity), cost, revenue
+        stmt = (
+            sa.select(ids.c.id, UsageRecord.kind, sa.func.sum(UsageRecord.quantity), cost, revenue)
+            .select_from(ids)
+            .join(UsageRecord, column == ids.c.id)
+            .where(window.of(UsageRecord.occurred_at))
+            .group_by(ids.c.id, UsageRecord.kind)
         )
-        stmt = stmt.select_from(ids).join(UsageRecord, column == ids.c.id)
-    stmt = stmt.where(window.of(UsageRecord.occurred_at)).group_by(ids.c.id, UsageRecord.kind)
     by_id = {o.id: o for o in owners}
     return {
         (by_id[owner_id], str(kind)): Sums(quantity, cost_sum, revenue_sum)

@@ -26,6 +26,7 @@ from tenantry.tariffs.models import TariffRate, UsageKind
 from tenantry.usage import repository as repo
 from tenantry.usage.cascade import Cascade, Level
 from tenantry.usage.rating import charge
+from tenantry.usage.rollups import add_to_rollups
 
 MAX_BATCH = 10_000
 # The window a record's occurredAt must fall in: nothing before this instant, and nothing
@@ -120,6 +121,7 @@ async def record_usage(
     )
     await repo.ensure_partitions(session, (row.occurred_at for row in rows))
     new_ids = await repo.insert_records(session, rows)
+    await add_to_rollups(session, list(new_ids.values()))
     accepted = sorted(
         (row for row in rows if row.event_id in new_ids), key=lambda row: index[row.event_id]
     )

@@ -1,0 +1,271 @@
+"""Daily usage rollups: kept in step with the records, and read for any range.
+
+Every record counts once for each tenant on its tenant's path (the root down to the tenant
+whose customer used it), at that tenant's level: ``level = record.depth - tenant.depth``.
+At that level the tenant paid ``charges[level + 2]`` and earned ``charges[level + 1]``
+(models.py). A record counts in the tenant's ``own_*`` columns when it is at level 0 (its
+own customers) and in ``tree_*`` always. Days are UTC days, as every period in the product.
+
+``add_to_rollups`` is called by ingestion, in its transaction, with the ids of the records
+it has just inserted: one INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE for the whole
+batch. Its rows go in key order, so concurrent batches take the rollup rows' locks in the
+same order and cannot deadlock; each adds to what the other committed, so none is lost.
+
+``usage_totals_select`` reads a range: the whole UTC days inside it from the rollup, the
+partial days at its edges from the records.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import array as pg_array
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute, aliased
+
+from tenantry.tenants.models import Tenant
+from tenantry.usage.models import UsageRecord, UsageRollup
+
+_SUMS = ("records", "quantity", "cost", "revenue")
+_OWN = [f"own_{name}" for name in _SUMS]
+_TREE = [f"tree_{name}" for name in _SUMS]
+_KEY = ["tenant_id", "day", "kind"]
+
+
+def _ids(values: Sequence[int]) -> sa.BindParameter[Any]:
+    array: Any = list(values)
+    return sa.bindparam(None, array, type_=ARRAY(sa.BigInteger))
+
+
+UTC: sa.ColumnElement[str] = sa.literal_column("'UTC'")
+
+
+def _charge(index: sa.ColumnElement[int]) -> sa.ColumnElement[Decimal]:
+    """The record's charge at an array index, 0 past its end (the root pays nobody)."""
+    return sa.func.coalesce(UsageRecord.charges[index], 0)
+
+
+def _contributions(
+    records: sa.ColumnElement[bool] | None, tenant_ids: Sequence[int] | None
+) -> sa.Select[Any]:
+    """Rollup rows (key, own sums, tree sums, in key order) of the records matching
+    ``records``, for the tenants in ``tenant_ids`` (None: every tenant)."""
+    tenant = aliased(Tenant, name="record_tenant")
+    ancestor = (
+        sa.func.unnest(tenant.path)
+        .table_valued("tenant_id", with_ordinality="position")
+        .render_derived(name="ancestor")
+    )
+    level = UsageRecord.depth - ancestor.c.position + 1
+    cost, revenue = _charge(level + 2), _charge(level + 1)
+    own = ancestor.c.tenant_id == UsageRecord.tenant_id
+    day = sa.cast(sa.func.timezone(UTC, UsageRecord.occurred_at), sa.Date)
+    zero = sa.literal(0)
+    stmt = (
+        sa.select(
+            ancestor.c.tenant_id,
+            day,
+            UsageRecord.kind,
+            sa.func.count().filter(own),
+            sa.func.coalesce(sa.func.sum(UsageRecord.quantity).filter(own), zero),
+            sa.func.coalesce(sa.func.sum(cost).filter(own), zero),
+            sa.func.coalesce(sa.func.sum(revenue).filter(own), zero),
+            sa.func.count(),
+            sa.func.sum(UsageRecord.quantity),
+            sa.func.sum(cost),
+            sa.func.sum(revenue),
+        )
+        .select_from(UsageRecord)
+        .join(tenant, tenant.id == UsageRecord.tenant_id)
+        .join(ancestor, sa.true())
+        .group_by(ancestor.c.tenant_id, day, UsageRecord.kind)
+        .order_by(ancestor.c.tenant_id, day, UsageRecord.kind)
+    )
+    if records is not None:
+        stmt = stmt.where(records)
+    if tenant_ids is not None:
+        # The GIN index on paths finds the tenants below them; the records follow by tenant.
+        stmt = stmt.where(
+            tenant.path.overlap(_ids(tenant_ids)), ancestor.c.tenant_id == sa.any_(_ids(tenant_ids))
+        )
+    return stmt
+
+
+def _insert(contributions: sa.Select[Any], *, add: bool) -> sa.Executable:
+    insert = pg_insert(UsageRollup).from_select([*_KEY, *_OWN, *_TREE], contributions)
+    if not add:
+        return insert
+    table = UsageRollup.__table__
+    return insert.on_conflict_do_update(
+        index_elements=_KEY,
+        set_={name: table.c[name] + insert.excluded[name] for name in (*_OWN, *_TREE)},
+    )
+
+
+async def add_to_rollups(session: AsyncSession, record_ids: Sequence[int]) -> None:
+    """Add records just inserted (never ones counted already) to every level's rollup."""
+    if record_ids:
+        records = UsageRecord.id == sa.any_(_ids(record_ids))
+        await session.execute(_insert(_contributions(records, None), add=True))
+
+
+async def _lock_out_ingestion(session: AsyncSession) -> None:
+    """Wait for batches that have written rollup rows to commit, and hold later ones back
+    until this transaction ends: a recount then sees every counted record, and no batch adds
+    a record it has counted already (a batch that has not reached its rollup statement yet
+    adds its records afterwards, as they are not visible to the recount)."""
+    await session.execute(sa.text("LOCK TABLE usage_rollups IN SHARE ROW EXCLUSIVE MODE"))
+
+
+async def recompute_rollups(session: AsyncSession, tenant_ids: Sequence[int]) -> None:
+    """Count these tenants' rollups again from the records, in the caller's transaction."""
+    if not tenant_ids:
+        return
+    await _lock_out_ingestion(session)
+    await session.execute(
+        sa.delete(UsageRollup).where(UsageRollup.tenant_id == sa.any_(_ids(tenant_ids)))
+    )
+    await session.execute(_insert(_contributions(None, tenant_ids), add=False))
+
+
+async def rebuild_all_rollups(session: AsyncSession) -> None:
+    """Every tenant's rollups again from the records (what the migration's backfill does)."""
+    await _lock_out_ingestion(session)
+    await session.execute(sa.delete(UsageRollup))
+    await session.execute(_insert(_contributions(None, None), add=False))
+
+
+async def rebuild_rollups_for_move(
+    session: AsyncSession,
+    moved_root_id: int,
+    old_ancestor_ids: Sequence[int],
+    new_ancestor_ids: Sequence[int],
+) -> None:
+    """After a sub-tree's paths were rewritten: count again the tenants whose figures
+    follow the paths (the old and new ancestors, and the moved sub-tree, whose levels are
+    measured from the records' depth)."""
+    moved = sa.select(Tenant.id).where(Tenant.path.contains(_ids([moved_root_id])))
+    subtree = list((await session.scalars(moved)).all())
+    await recompute_rollups(session, sorted({*old_ancestor_ids, *new_ancestor_ids, *subtree}))
+
+
+# Reads ---------------------------------------------------------------------------------
+
+TimeArg = datetime | sa.ColumnElement[datetime] | InstrumentedAttribute[datetime]
+
+
+def _at(value: TimeArg) -> sa.ColumnElement[datetime]:
+    if isinstance(value, datetime):
+        return sa.bindparam(None, value, type_=sa.DateTime(timezone=True))
+    return sa.type_coerce(value, sa.DateTime(timezone=True))
+
+
+def usage_totals_select(
+    tenant_id: int | sa.ColumnElement[int] | InstrumentedAttribute[int],
+    start: TimeArg,
+    end: TimeArg,
+    include_descendants: bool | sa.ColumnElement[bool],
+) -> sa.Select[Any]:
+    """Usage of a tenant in [start, end) per kind: ``kind, quantity, cost, revenue``, one
+    row per kind that has records in the range (no row for the others).
+
+    ``tenant_id``, ``start``, ``end`` and ``include_descendants`` may be values or SQL
+    expressions (an outer tenant's id column, bound parameters): the select is meant to be
+    embedded, as a LATERAL subquery or under ``json_agg`` in a scalar subquery. Whole UTC
+    days come from the rollup (one index range scan); the partial days at the edges from
+    the records (index range scans by tenant and time).
+    """
+    owner = sa.type_coerce(tenant_id, sa.BigInteger)
+    since, until = _at(start), _at(end)
+    if not isinstance(include_descendants, bool):
+        # A flag known only at run time: both selects, each under a one-time filter.
+        parts = sa.union_all(
+            _totals(owner, since, until, True).where(include_descendants),
+            _totals(owner, since, until, False).where(sa.not_(include_descendants)),
+        ).subquery("usage_totals")
+        return sa.select(*parts.c)
+    return _totals(owner, since, until, include_descendants)
+
+
+def _totals(
+    owner: sa.ColumnElement[int],
+    since: sa.ColumnElement[datetime],
+    until: sa.ColumnElement[datetime],
+    subtree: bool,
+) -> sa.Select[Any]:
+    # The first whole UTC day starts at ``since`` or the midnight after it; the whole days
+    # end at the midnight before ``until``. What lies outside them is read from records.
+    first_day = sa.cast(
+        sa.func.timezone(UTC, since) - sa.text("interval '1 microsecond'"), sa.Date
+    ) + sa.literal(1)
+    end_day = sa.cast(sa.func.timezone(UTC, until), sa.Date)
+    whole_from = sa.func.timezone(UTC, sa.cast(first_day, sa.DateTime))
+    whole_to = sa.func.timezone(UTC, sa.cast(end_day, sa.DateTime))
+    head = (since, sa.func.least(whole_from, until))
+    tail = (sa.func.greatest(whole_to, whole_from), until)
+
+    prefix = "tree_" if subtree else "own_"
+    rollup = UsageRollup.__table__.c
+    days = sa.select(
+        rollup.kind.label("kind"),
+        *(rollup[prefix + name].label(name) for name in _SUMS),
+    ).where(rollup.tenant_id == owner, rollup.day >= first_day, rollup.day < end_day)
+    # Parts sit two levels below an embedding query: correlate with it explicitly.
+    days = days.correlate_except(UsageRollup.__table__)
+    parts = sa.union_all(
+        days,
+        _records(owner, *head, subtree),
+        _records(owner, *tail, subtree),
+    ).subquery("parts")
+    return (
+        sa.select(
+            parts.c.kind,
+            sa.func.sum(parts.c.quantity).label("quantity"),
+            sa.func.sum(parts.c.cost).label("cost"),
+            sa.func.sum(parts.c.revenue).label("revenue"),
+        )
+        .group_by(parts.c.kind)
+        .having(sa.func.sum(parts.c.records) > 0)
+    )
+
+
+def _records(
+    owner: sa.ColumnElement[int],
+    since: sa.ColumnElement[datetime],
+    until: sa.ColumnElement[datetime],
+    subtree: bool,
+) -> sa.Select[Any]:
+    """Sums of the records in [since, until): the owner's own, or its sub-tree's."""
+    record = UsageRecord
+    stmt = sa.select(record.kind.label("kind"), sa.func.count().label("records"))
+    in_window = (since < until, record.occurred_at >= since, record.occurred_at < until)
+    if not subtree:
+        return (
+            stmt.add_columns(
+                sa.func.sum(record.quantity).label("quantity"),
+                sa.func.sum(_charge(sa.literal(2))).label("cost"),
+                sa.func.sum(_charge(sa.literal(1))).label("revenue"),
+            )
+            .where(record.tenant_id == owner, *in_window)
+            .group_by(record.kind)
+            .correlate_except(record)
+        )
+    top, below = aliased(Tenant, name="top"), aliased(Tenant, name="below")
+    level = record.depth - (sa.func.cardinality(top.path) - 1)
+    return (
+        stmt.add_columns(
+            sa.func.sum(record.quantity).label("quantity"),
+            sa.func.sum(_charge(level + 2)).label("cost"),
+            sa.func.sum(_charge(level + 1)).label("revenue"),
+        )
+        .select_from(top)
+        .join(below, below.path.contains(pg_array([top.id])))
+        .join(record, record.tenant_id == below.id)
+        .where(top.id == owner, *in_window)
+        .group_by(record.kind)
+        .correlate_except(top, below, record)
+    )
