@@ -44,6 +44,10 @@ class Tenant(IdMixin, CreatedAtMixin, Base):
     subscription_types: Mapped[list[str]] = mapped_column(ARRAY(sa.String(32)))
     inherit_sponsor_operators: Mapped[bool] = mapped_column(default=False)
     customer_top_up_url: Mapped[str | None] = mapped_column(sa.Text)
+    # The key of this tenant's signed top-up links (HMAC-SHA256 over its UTF-8 text). NULL
+    # until an admin rotates one: only they know it (``rotateTopUpSecret`` shows it once),
+    # so a template with ``{signature}`` is refused while there is none.
+    top_up_secret: Mapped[str | None] = mapped_column(sa.Text)
     # What the parent charges this tenant for its customers' usage (owned by the parent).
     tenant_tariff_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("tariffs.id", use_alter=True), index=True

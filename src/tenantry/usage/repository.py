@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -114,18 +115,52 @@ class Sums:
     revenue: Decimal
 
 
-def _cost_and_revenue(
-    owner_depth: sa.ColumnElement[int] | None,
-) -> tuple[sa.ColumnElement[Decimal], ...]:
-    """Sums of what the owner paid and earned. For a tenant at ``owner_depth``: the level it
-    paid is ``depth - owner_depth + 1`` (array index + 1); for a customer, level 0."""
-    charges, depth = UsageRecord.charges, UsageRecord.depth
-    if owner_depth is None:
-        return sa.func.coalesce(sa.func.sum(charges[1]), 0), sa.literal(Decimal(0))
-    return (
-        sa.func.coalesce(sa.func.sum(sa.func.coalesce(charges[depth - owner_depth + 2], 0)), 0),
-        sa.func.coalesce(sa.func.sum(sa.func.coalesce(charges[depth - owner_depth + 1], 0)), 0),
+def _level_of(
+    owner_id: sa.ColumnElement[int], owner_depth: sa.ColumnElement[int]
+) -> sa.ColumnElement[int]:
+    """The owner tenant's depth on the path the record was rated up: its current depth, or
+    its place in ``rated_path`` once the record's tenant has moved (see models)."""
+    return sa.case(
+        (UsageRecord.rated_path.is_(None), owner_depth),
+        else_=sa.func.array_position(UsageRecord.rated_path, owner_id) - 1,
     )
+
+
+def _cost_and_revenue(
+    owner: tuple[sa.ColumnElement[int], sa.ColumnElement[int]] | None,
+) -> tuple[sa.ColumnElement[Decimal], sa.ColumnElement[Decimal]]:
+    """What the owner paid and earned for one record. For a tenant (id, current depth) at
+    depth ``d`` on the record's path: it paid ``charges[depth - d + 2]`` (array index + 1)
+    and earned ``charges[depth - d + 1]``; a customer or endpoint paid level 0."""
+    charges, depth = UsageRecord.charges, UsageRecord.depth
+    if owner is None:
+        return sa.func.coalesce(charges[1], 0), sa.literal(Decimal(0))
+    level = _level_of(*owner)
+    return (
+        sa.func.coalesce(charges[depth - level + 2], 0),
+        sa.func.coalesce(charges[depth - level + 1], 0),
+    )
+
+
+def _tenant_parts(
+    owner_id: sa.ColumnElement[int], subtree: bool
+) -> list[tuple[sa.ColumnElement[bool], sa.FromClause | None]]:
+    """The records rated under a tenant, as (join condition, extra table) pairs to UNION ALL.
+
+    Its own endpoints' records; with its subtree, the records of the tenants below it now
+    that were rated up their current path, and those rated up a path through it before
+    their tenant moved (``rated_path``, with a partial GIN index). The parts never overlap.
+    """
+    if not subtree:
+        return [(UsageRecord.tenant_id == owner_id, None)]
+    below = sa.orm.aliased(Tenant)
+    current = sa.and_(
+        below.path.contains(pg_array([owner_id])),
+        UsageRecord.tenant_id == below.id,
+        UsageRecord.rated_path.is_(None),
+    )
+    moved = UsageRecord.rated_path.contains(pg_array([owner_id]))
+    return [(current, sa.inspect(below).selectable), (moved, None)]
 
 
 async def totals(
@@ -144,46 +179,62 @@ async def totals(
         .table_valued("id", "depth")
         .render_derived(name="o", with_types=False)
     )
+    parts: list[sa.Select[Any]] = []
     if first.kind == "tenant":
-        cost, revenue = _cost_and_revenue(ids.c.depth)
-        stmt = sa.select(
-            ids.c.id, UsageRecord.kind, sa.func.sum(UsageRecord.quantity), cost, revenue
-        )
-        if first.subtree:
-            below = sa.orm.aliased(Tenant)
-            stmt = (
-                stmt.select_from(ids)
-                .join(below, below.path.contains(pg_array([ids.c.id])))
-                .join(UsageRecord, UsageRecord.tenant_id == below.id)
+        cost, revenue = _cost_and_revenue((ids.c.id, ids.c.depth))
+        for condition, table in _tenant_parts(ids.c.id, first.subtree):
+            source = ids if table is None else ids.join(table, sa.true())
+            parts.append(
+                sa.select(ids.c.id, UsageRecord.kind, UsageRecord.quantity, cost, revenue)
+                .select_from(source)
+                .join(UsageRecord, condition)
+                .where(window.of(UsageRecord.occurred_at))
             )
-        else:
-            stmt = stmt.select_from(ids).join(UsageRecord, UsageRecord.tenant_id == ids.c.id)
     else:
         column = UsageRecord.customer_id if first.kind == "customer" else UsageRecord.endpoint_id
         cost, revenue = _cost_and_revenue(None)
-        stmt = sa.select(
-            ids.c.id, UsageRecord.kind, sa.func.sum(UsageRecord.quantity), cost, revenue
+        parts.append(
+            sa.select(ids.c.id, UsageRecord.kind, UsageRecord.quantity, cost, revenue)
+            .select_from(ids)
+            .join(UsageRecord, column == ids.c.id)
+            .where(window.of(UsageRecord.occurred_at))
         )
-        stmt = stmt.select_from(ids).join(UsageRecord, column == ids.c.id)
-    stmt = stmt.where(window.of(UsageRecord.occurred_at)).group_by(ids.c.id, UsageRecord.kind)
+    rated = sa.union_all(*parts).subquery("rated")
+    owner_id, kind, quantity, cost_col, revenue_col = rated.c
+    stmt = sa.select(
+        owner_id,
+        kind,
+        sa.func.sum(quantity),
+        sa.func.coalesce(sa.func.sum(cost_col), 0),
+        sa.func.coalesce(sa.func.sum(revenue_col), 0),
+    ).group_by(owner_id, kind)
     by_id = {o.id: o for o in owners}
     return {
-        (by_id[owner_id], str(kind)): Sums(quantity, cost_sum, revenue_sum)
-        for owner_id, kind, quantity, cost_sum, revenue_sum in (await session.execute(stmt)).all()
+        (by_id[oid], str(k)): Sums(q, cost_sum, revenue_sum)
+        for oid, k, q, cost_sum, revenue_sum in (await session.execute(stmt)).all()
     }
 
 
-def _records_of(owner: UsageOwner) -> sa.ColumnElement[bool]:
-    if owner.kind == "customer":
-        return UsageRecord.customer_id == owner.id
-    if owner.kind == "endpoint":
-        return UsageRecord.endpoint_id == owner.id
-    if owner.subtree:
-        below = sa.select(Tenant.id).where(
-            Tenant.path.contains(sa.literal([owner.id], Tenant.path.type))
+def records_with_cost(owner: UsageOwner, window: Window) -> sa.Subquery:
+    """The owner's records in the window (``endpoint_id``, ``kind``, ``quantity``,
+    ``cost``: what the owner paid for each), for per-endpoint sums (reads and reports)."""
+    parts: list[tuple[sa.ColumnElement[bool], sa.FromClause | None]]
+    if owner.kind != "tenant":
+        column = UsageRecord.customer_id if owner.kind == "customer" else UsageRecord.endpoint_id
+        cost, _ = _cost_and_revenue(None)
+        parts = [(column == owner.id, None)]
+    else:
+        owner_id = sa.literal(owner.id, sa.BigInteger)
+        cost, _ = _cost_and_revenue((owner_id, sa.literal(owner.depth, sa.SmallInteger)))
+        parts = _tenant_parts(owner_id, owner.subtree)
+    selects = []
+    for condition, table in parts:
+        stmt = sa.select(
+            UsageRecord.endpoint_id, UsageRecord.kind, UsageRecord.quantity, cost.label("cost")
         )
-        return UsageRecord.tenant_id.in_(below)
-    return UsageRecord.tenant_id == owner.id
+        stmt = stmt.where(condition) if table is None else stmt.select_from(table).where(condition)
+        selects.append(stmt.where(window.of(UsageRecord.occurred_at)))
+    return sa.union_all(*selects).subquery("rated")
 
 
 @dataclass(frozen=True)
@@ -206,18 +257,19 @@ async def endpoint_rows(
     session: AsyncSession, owner: UsageOwner, window: Window, page: PageRequest
 ) -> Page[EndpointUsageRow]:
     """Usage per endpoint and kind with what the owner paid for it, keyset-paged by ``row_key``."""
-    depth = sa.literal(owner.depth, sa.SmallInteger) if owner.kind == "tenant" else None
-    cost, _ = _cost_and_revenue(depth)
+    rated = records_with_cost(owner, window)
     position = sa.func.array_position(
-        sa.cast(sa.literal(KIND_ORDER), ARRAY(sa.String)), sa.cast(UsageRecord.kind, sa.String)
+        sa.cast(sa.literal(KIND_ORDER), ARRAY(sa.String)), sa.cast(rated.c.kind, sa.String)
     )
-    key = UsageRecord.endpoint_id * len(KIND_ORDER) + position
+    key = rated.c.endpoint_id * len(KIND_ORDER) + position
     stmt = (
         sa.select(
-            UsageRecord.endpoint_id, UsageRecord.kind, sa.func.sum(UsageRecord.quantity), cost
+            rated.c.endpoint_id,
+            rated.c.kind,
+            sa.func.sum(rated.c.quantity),
+            sa.func.coalesce(sa.func.sum(rated.c.cost), 0),
         )
-        .where(_records_of(owner), window.of(UsageRecord.occurred_at))
-        .group_by(UsageRecord.endpoint_id, UsageRecord.kind)
+        .group_by(rated.c.endpoint_id, rated.c.kind)
         .order_by(sa.func.min(key))
         .limit(page.first + 1)
     )
@@ -225,3 +277,19 @@ async def endpoint_rows(
         stmt = stmt.having(sa.func.min(key) > page.after)
     rows = [EndpointUsageRow(e, str(k), q, c) for e, k, q, c in (await session.execute(stmt)).all()]
     return Page(rows[: page.first], has_next=len(rows) > page.first)
+
+
+async def keep_rated_paths(session: AsyncSession, subtree_root_id: int) -> None:
+    """Before the sub-tree under ``subtree_root_id`` moves: its records rated up their
+    tenant's current path keep that path in ``rated_path`` (records that already have one,
+    from an earlier move, keep theirs). One statement, however many records."""
+    await session.execute(
+        sa.update(UsageRecord)
+        .where(
+            UsageRecord.tenant_id == Tenant.id,
+            Tenant.path.contains(sa.literal([subtree_root_id], Tenant.path.type)),
+            UsageRecord.rated_path.is_(None),
+        )
+        .values(rated_path=Tenant.path)
+        .execution_options(synchronize_session=False)
+    )
