@@ -3,11 +3,12 @@
 Fills usage with SQL under root -> l1 -> l2 -> l3 -> l4 (customers under l4), then measures
 in one run:
 - `Tenant.usage` totals of l1's sub-tree (``usage.repository.totals``: records rated up their
-  current path UNION ALL records kept with the path they were rated up) against the baseline,
-  the single join the read used before moves existed, over the same records;
-- the move of l3 (with l4 and every record) under a new tenant: one transaction, which
-  writes ``rated_path`` into every record already rated below l3;
-- the same totals after the move, now all read through ``rated_path`` (its GIN index).
+  tenants' current paths UNION ALL records rated before a move, found through
+  ``tenant_placements``) against the baseline, the single join the read used before moves
+  existed, over the same records;
+- the move of l3 (with l4 and its records) under a new tenant: one transaction that notes
+  where each moved tenant sat (a row per tenant; no usage record is rewritten);
+- the same totals after the move, now all read through ``tenant_placements``.
 
     .venv/bin/python -m benchmarks.move_subtree [--records 1000000] [--endpoints 2000]
 """
@@ -106,7 +107,7 @@ async def run(db: Database, actor: Principal, records: int, endpoints: int) -> N
     await moving()
     took = time.perf_counter() - started
     print(f"  move l3 and {records} records under another tenant: {took:.2f} s")
-    await reads(db, l1, "l1's sub-tree, after (all via rated_path)")
+    await reads(db, l1, "l1's sub-tree, after (all via placements)")
 
 
 async def main() -> None:

@@ -67,6 +67,11 @@ class Tenant(IdMixin, CreatedAtMixin, Base):
     status: Mapped[TenantStatus] = mapped_column(
         enum_type(TenantStatus, "tenant_status"), default=TenantStatus.ACTIVE
     )
+    # Usage records of this tenant with ids above this were rated up its current ``path``;
+    # those up to it, before its last move, up the paths in ``tenant_placements``.
+    placed_after_record_id: Mapped[int] = mapped_column(
+        sa.BigInteger, default=0, server_default="0"
+    )
 
     __table_args__ = (
         sa.Index("ix_tenants_path", "path", postgresql_using="gin"),
@@ -86,3 +91,22 @@ class Tenant(IdMixin, CreatedAtMixin, Base):
     @property
     def depth(self) -> int:
         return len(self.path) - 1
+
+
+class TenantPlacement(IdMixin, CreatedAtMixin, Base):
+    """Where a tenant sat before a move, for the usage rated while it sat there: its records
+    with ids in (``records_after``, ``records_through``] were rated up ``path``. A move adds
+    one row per moved tenant instead of rewriting its usage (usage.repository reads them)."""
+
+    __tablename__ = "tenant_placements"
+
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"))
+    path: Mapped[list[int]] = mapped_column(ARRAY(sa.BigInteger))
+    records_after: Mapped[int] = mapped_column(sa.BigInteger)
+    records_through: Mapped[int] = mapped_column(sa.BigInteger)
+
+    __table_args__ = (
+        sa.Index("ix_tenant_placements_path", "path", postgresql_using="gin"),
+        sa.Index("ix_tenant_placements_tenant_id", "tenant_id"),
+        sa.CheckConstraint("records_after <= records_through", name="records_in_order"),
+    )

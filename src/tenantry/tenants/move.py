@@ -5,10 +5,11 @@ A move is planned first: every rule is checked and every consequence a person mu
 put in words. A dry run (the default) stops there and changes nothing; a real move refuses
 on any problem, or rewrites the whole sub-tree's paths in one transaction.
 
-History stays as it was: the usage rated before the move keeps the path it was rated up
-(``usage_records.rated_path``), so it stays in the figures of the tenants it was charged to
-(the moved tenants, their old ancestors); usage rated after the move goes up the new branch.
-Ledger postings and audit events name accounts and tenants, not places, and are untouched.
+History stays as it was: the move notes, per moved tenant, the path its usage so far was
+rated up (``tenant_placements``, an id range of its records; no record is rewritten), so that
+usage stays in the figures of the tenants it was charged to (the moved tenants, their old
+ancestors); usage rated after the move goes up the new branch. Ledger postings and audit
+events name accounts and tenants, not places, and are untouched.
 
 Concurrency: a real move first takes the tree lock alone (``repository.lock_tree_for_move``),
 which waits for tenant creations, tenant edits and usage batches in flight and holds new ones
@@ -96,7 +97,8 @@ async def move_tenant(
 
     tenant.tenant_tariff_id = new_tariff
     old_ancestors = list(tenant.path[:-1])
-    await usage_repo.keep_rated_paths(session, tenant.id)
+    # No usage batch runs now (the tree lock): every record rated so far has an id up to this.
+    await repo.place_subtree(session, tenant.id, await usage_repo.last_record_id(session))
     await repo.rewrite_subtree_paths(session, tenant, new_parent)
     await rollups.after_move(
         session,

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry.auth.scope import Scope
 from tenantry.core.pagination import Page, PageRequest
 from tenantry.db.paging import any_of, counts_by_key, page_of, pages_by_key
-from tenantry.tenants.models import Tenant, TenantKind
+from tenantry.tenants.models import Tenant, TenantKind, TenantPlacement
 
 
 async def next_id(session: AsyncSession) -> int:
@@ -230,6 +230,30 @@ _REWRITE_PATHS = sa.text(
     WHERE path @> ARRAY[CAST(:tenant_id AS bigint)]
     """
 )
+
+
+async def place_subtree(session: AsyncSession, tenant_id: int, through_record_id: int) -> None:
+    """Before a sub-tree moves: for each of its tenants, note the path its usage records since
+    its last move (ids up to ``through_record_id``) were rated up. Two statements, however
+    many tenants and records; no usage record is rewritten."""
+    below = Tenant.path.contains(sa.literal([tenant_id], Tenant.path.type))
+    placed = sa.select(
+        Tenant.id,
+        Tenant.path,
+        Tenant.placed_after_record_id,
+        sa.literal(through_record_id, sa.BigInteger),
+    ).where(below, Tenant.placed_after_record_id < through_record_id)
+    await session.execute(
+        sa.insert(TenantPlacement).from_select(
+            ["tenant_id", "path", "records_after", "records_through"], placed
+        )
+    )
+    await session.execute(
+        sa.update(Tenant)
+        .where(below)
+        .values(placed_after_record_id=through_record_id)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def rewrite_subtree_paths(session: AsyncSession, moved: Tenant, new_parent: Tenant) -> None:

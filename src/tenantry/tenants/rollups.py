@@ -2,7 +2,7 @@
 
 Usage rollups (per tenant, day and kind, whole sub-trees included) are built in another
 branch. A move changes which sub-trees hold records rated from then on, and which tenants
-keep the history (usage.models: ``rated_path``). ``after_move`` runs inside the move's
+keep the history (usage.models, ``tenant_placements``). ``after_move`` runs inside the move's
 transaction, after the paths are rewritten and before the audit event: at merge, the
 integrator makes it recompute the rollups of the tenants it names. Until rollups exist there
 is nothing to keep in step, so it does nothing.

@@ -10,12 +10,12 @@ tenant's usage cost and earned is one indexed scan of one table, written once pe
 ingestion). Charges keep 6 decimal places and are never rounded per record; the ledger
 moves their sums, one transfer per ingested batch.
 
-``depth`` and ``charges`` describe the path the record was rated up. While the endpoint's
-tenant has not moved since, that is its current ``tenants.path`` and ``rated_path`` is NULL.
-Moving a sub-tree (tenants/move.py) writes the path of the time into ``rated_path`` of the
-records already rated below it, so they stay in the figures of the tenants they were rated
-up to (old ancestors keep them; new ancestors get only what is rated after the move), and
-each tenant's level on a record is its position in that path (``usage.repository``).
+``depth`` and ``charges`` describe the path the record was rated up: its tenant's current
+``path`` unless the tenant has moved since. A move (tenants/move.py) rewrites no record: it
+notes in ``tenant_placements`` which records each moved tenant had (an id range) and the path
+they were rated up, so they stay in the figures of the tenants they were charged to (old
+ancestors keep them; new ancestors get only what is rated after the move), each tenant's
+level on a record being its place on that path (``usage.repository``).
 """
 
 from datetime import datetime
@@ -43,9 +43,6 @@ class UsageRecord(IdMixin, Base):
     # Depth of the endpoint's tenant, and each level's charge (index 1 is level 0).
     depth: Mapped[int] = mapped_column(sa.SmallInteger)
     charges: Mapped[list[Decimal]] = mapped_column(ARRAY(MONEY))
-    # The endpoint tenant's path when the record was rated, kept once that tenant has moved
-    # (NULL: its current path). See the module's docstring.
-    rated_path: Mapped[list[int] | None] = mapped_column(ARRAY(sa.BigInteger))
     occurred_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     # Chosen by the caller: ingesting the same event twice records and charges it once.
     event_id: Mapped[str] = mapped_column(sa.String(200), unique=True)
@@ -57,11 +54,5 @@ class UsageRecord(IdMixin, Base):
         sa.Index("ix_usage_records_tenant_time", "tenant_id", "occurred_at"),
         sa.Index("ix_usage_records_endpoint_time", "endpoint_id", "occurred_at"),
         sa.Index("ix_usage_records_customer_time", "customer_id", "occurred_at"),
-        sa.Index(
-            "ix_usage_records_rated_path",
-            "rated_path",
-            postgresql_using="gin",
-            postgresql_where=sa.text("rated_path IS NOT NULL"),
-        ),
         sa.CheckConstraint("quantity >= 0", name="quantity_not_negative"),
     )

@@ -15,7 +15,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from tenantry.core.pagination import Page, PageRequest
 from tenantry.customers.models import Customer, Endpoint
 from tenantry.db.paging import any_of
-from tenantry.tenants.models import Tenant
+from tenantry.tenants.models import Tenant, TenantPlacement
 from tenantry.usage.models import UsageRecord
 
 
@@ -115,52 +115,67 @@ class Sums:
     revenue: Decimal
 
 
-def _level_of(
-    owner_id: sa.ColumnElement[int], owner_depth: sa.ColumnElement[int]
-) -> sa.ColumnElement[int]:
-    """The owner tenant's depth on the path the record was rated up: its current depth, or
-    its place in ``rated_path`` once the record's tenant has moved (see models)."""
-    return sa.case(
-        (UsageRecord.rated_path.is_(None), owner_depth),
-        else_=sa.func.array_position(UsageRecord.rated_path, owner_id) - 1,
-    )
-
-
-def _cost_and_revenue(
-    owner: tuple[sa.ColumnElement[int], sa.ColumnElement[int]] | None,
+def _charges_at(
+    level: sa.ColumnElement[int] | None,
 ) -> tuple[sa.ColumnElement[Decimal], sa.ColumnElement[Decimal]]:
-    """What the owner paid and earned for one record. For a tenant (id, current depth) at
-    depth ``d`` on the record's path: it paid ``charges[depth - d + 2]`` (array index + 1)
-    and earned ``charges[depth - d + 1]``; a customer or endpoint paid level 0."""
+    """What the owner paid and earned for one record. For a tenant at depth ``level`` on the
+    path the record was rated up: it paid ``charges[depth - level + 2]`` (array index + 1)
+    and earned ``charges[depth - level + 1]``; a customer or endpoint (None) paid level 0."""
     charges, depth = UsageRecord.charges, UsageRecord.depth
-    if owner is None:
+    if level is None:
         return sa.func.coalesce(charges[1], 0), sa.literal(Decimal(0))
-    level = _level_of(*owner)
     return (
         sa.func.coalesce(charges[depth - level + 2], 0),
         sa.func.coalesce(charges[depth - level + 1], 0),
     )
 
 
-def _tenant_parts(
-    owner_id: sa.ColumnElement[int], subtree: bool
-) -> list[tuple[sa.ColumnElement[bool], sa.FromClause | None]]:
-    """The records rated under a tenant, as (join condition, extra table) pairs to UNION ALL.
+@dataclass(frozen=True)
+class _Part:
+    """Records rated under an owner tenant: joined on ``condition`` (with ``table``, if any),
+    the owner at depth ``level`` on the path each was rated up."""
 
-    Its own endpoints' records; with its subtree, the records of the tenants below it now
-    that were rated up their current path, and those rated up a path through it before
-    their tenant moved (``rated_path``, with a partial GIN index). The parts never overlap.
+    condition: sa.ColumnElement[bool]
+    table: sa.FromClause | None
+    level: sa.ColumnElement[int]
+
+
+def _tenant_parts(
+    owner_id: sa.ColumnElement[int], owner_depth: sa.ColumnElement[int], subtree: bool
+) -> list[_Part]:
+    """The records rated under a tenant, in parts to UNION ALL (they never overlap).
+
+    Its own endpoints' records (it is last on the path each was rated up). With its subtree:
+    the records of the tenants below it now, rated since their last move (up their current
+    path, so the owner is at its current depth); and the records rated before a move up a
+    path through the owner (``tenant_placements``: GIN on the path, then the tenant's
+    records in an id range), at the owner's place on that path.
     """
     if not subtree:
-        return [(UsageRecord.tenant_id == owner_id, None)]
+        # The owner is last on the path of each of its own records: at the record's depth.
+        own = sa.cast(UsageRecord.depth, sa.SmallInteger)
+        return [_Part(UsageRecord.tenant_id == owner_id, None, own)]
     below = sa.orm.aliased(Tenant)
     current = sa.and_(
         below.path.contains(pg_array([owner_id])),
         UsageRecord.tenant_id == below.id,
-        UsageRecord.rated_path.is_(None),
+        UsageRecord.id > below.placed_after_record_id,
     )
-    moved = UsageRecord.rated_path.contains(pg_array([owner_id]))
-    return [(current, sa.inspect(below).selectable), (moved, None)]
+    placed = sa.orm.aliased(TenantPlacement)
+    before_a_move = sa.and_(
+        placed.path.contains(pg_array([owner_id])),
+        UsageRecord.tenant_id == placed.tenant_id,
+        UsageRecord.id > placed.records_after,
+        UsageRecord.id <= placed.records_through,
+    )
+    return [
+        _Part(current, sa.inspect(below).selectable, owner_depth),
+        _Part(
+            before_a_move,
+            sa.inspect(placed).selectable,
+            sa.func.array_position(placed.path, owner_id) - 1,
+        ),
+    ]
 
 
 async def totals(
@@ -181,20 +196,20 @@ async def totals(
     )
     parts: list[sa.Select[Any]] = []
     if first.kind == "tenant":
-        cost, revenue = _cost_and_revenue((ids.c.id, ids.c.depth))
-        for condition, table in _tenant_parts(ids.c.id, first.subtree):
-            source = ids if table is None else ids.join(table, sa.true())
+        for part in _tenant_parts(ids.c.id, ids.c.depth, first.subtree):
+            source = ids if part.table is None else ids.join(part.table, sa.true())
             parts.append(
-                sa.select(ids.c.id, UsageRecord.kind, UsageRecord.quantity, cost, revenue)
+                sa.select(
+                    ids.c.id, UsageRecord.kind, UsageRecord.quantity, *_charges_at(part.level)
+                )
                 .select_from(source)
-                .join(UsageRecord, condition)
+                .join(UsageRecord, part.condition)
                 .where(window.of(UsageRecord.occurred_at))
             )
     else:
         column = UsageRecord.customer_id if first.kind == "customer" else UsageRecord.endpoint_id
-        cost, revenue = _cost_and_revenue(None)
         parts.append(
-            sa.select(ids.c.id, UsageRecord.kind, UsageRecord.quantity, cost, revenue)
+            sa.select(ids.c.id, UsageRecord.kind, UsageRecord.quantity, *_charges_at(None))
             .select_from(ids)
             .join(UsageRecord, column == ids.c.id)
             .where(window.of(UsageRecord.occurred_at))
@@ -218,17 +233,19 @@ async def totals(
 def records_with_cost(owner: UsageOwner, window: Window) -> sa.Subquery:
     """The owner's records in the window (``endpoint_id``, ``kind``, ``quantity``,
     ``cost``: what the owner paid for each), for per-endpoint sums (reads and reports)."""
-    parts: list[tuple[sa.ColumnElement[bool], sa.FromClause | None]]
+    parts: list[tuple[sa.ColumnElement[bool], sa.FromClause | None, sa.ColumnElement[Decimal]]]
     if owner.kind != "tenant":
         column = UsageRecord.customer_id if owner.kind == "customer" else UsageRecord.endpoint_id
-        cost, _ = _cost_and_revenue(None)
-        parts = [(column == owner.id, None)]
+        parts = [(column == owner.id, None, _charges_at(None)[0])]
     else:
         owner_id = sa.literal(owner.id, sa.BigInteger)
-        cost, _ = _cost_and_revenue((owner_id, sa.literal(owner.depth, sa.SmallInteger)))
-        parts = _tenant_parts(owner_id, owner.subtree)
+        depth = sa.literal(owner.depth, sa.SmallInteger)
+        parts = [
+            (part.condition, part.table, _charges_at(part.level)[0])
+            for part in _tenant_parts(owner_id, depth, owner.subtree)
+        ]
     selects = []
-    for condition, table in parts:
+    for condition, table, cost in parts:
         stmt = sa.select(
             UsageRecord.endpoint_id, UsageRecord.kind, UsageRecord.quantity, cost.label("cost")
         )
@@ -279,17 +296,8 @@ async def endpoint_rows(
     return Page(rows[: page.first], has_next=len(rows) > page.first)
 
 
-async def keep_rated_paths(session: AsyncSession, subtree_root_id: int) -> None:
-    """Before the sub-tree under ``subtree_root_id`` moves: its records rated up their
-    tenant's current path keep that path in ``rated_path`` (records that already have one,
-    from an earlier move, keep theirs). One statement, however many records."""
-    await session.execute(
-        sa.update(UsageRecord)
-        .where(
-            UsageRecord.tenant_id == Tenant.id,
-            Tenant.path.contains(sa.literal([subtree_root_id], Tenant.path.type)),
-            UsageRecord.rated_path.is_(None),
-        )
-        .values(rated_path=Tenant.path)
-        .execution_options(synchronize_session=False)
+async def last_record_id(session: AsyncSession) -> int:
+    """The highest usage record id so far (0 for none): one look at the primary key."""
+    return int(
+        await session.scalar(sa.select(sa.func.coalesce(sa.func.max(UsageRecord.id), 0))) or 0
     )
