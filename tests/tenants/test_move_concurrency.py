@@ -37,7 +37,9 @@ async def in_transaction(db: Database, action: Callable[[AsyncSession], Awaitabl
         return await action(session)
 
 
-def moving(principal: Principal, tenant: Tenant, new_parent: Tenant):  # type: ignore[no-untyped-def]
+def moving(
+    principal: Principal, tenant: Tenant, new_parent: Tenant
+) -> Callable[[AsyncSession], Awaitable[move.MoveOutcome]]:
     async def action(session: AsyncSession) -> move.MoveOutcome:
         request = move.MoveRequest(tenant.id, new_parent.id, dry_run=False)
         return await move.move_tenant(session, principal, request)
@@ -45,7 +47,9 @@ def moving(principal: Principal, tenant: Tenant, new_parent: Tenant):  # type: i
     return action
 
 
-def creating(principal: Principal, parent: Tenant, moniker: str):  # type: ignore[no-untyped-def]
+def creating(
+    principal: Principal, parent: Tenant, moniker: str
+) -> Callable[[AsyncSession], Awaitable[Tenant]]:
     async def action(session: AsyncSession) -> Tenant:
         new = NewSubTenant(parent.id, moniker, moniker, [SubscriptionType.INTEGRATED])
         return await service.create_sub_tenant(session, principal, new)
