@@ -256,6 +256,8 @@ async def test_usage_becomes_partitioned_with_its_data_and_comes_back(
         await connection.close()
     await migrate(url, "up", "head")
     assert len(await rows(url, USAGE_ROWS)) == 5
+
+
 ROLLUPS = "0014"
 
 # platform (1) -> a (2) -> a1 (3); a customer and endpoint at a1 and at the platform. Usage

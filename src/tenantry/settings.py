@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     # Absolute base of links the API hands out (download URLs); by default the request's own.
     public_url: str | None = None
     report_link_ttl_seconds: int = 24 * 3600
+    # How long a signed customer top-up link is good for: its {expires} is now plus this.
+    top_up_link_ttl_seconds: PositiveInt = 24 * 3600
     # Run a job worker inside `tenantry serve` (more can run as `tenantry worker`).
     worker_in_server: bool = True
     # On SIGTERM, how long open requests and running jobs get to finish; jobs still running

@@ -28,7 +28,6 @@ from tenantry.usage.models import UsageRecord
 from tenantry.usage.repository import Sums, UsageOwner, Window
 from tenantry.usage.rollups import (
     rebuild_all_rollups,
-    rebuild_rollups_for_move,
     recompute_rollups,
     usage_totals_select,
 )
@@ -302,54 +301,6 @@ async def embedded_totals(
         for tenant_id, found in rows.all()
         if found
     }
-
-
-# Moving a sub-tree ---------------------------------------------------------------------
-
-
-async def test_rollups_follow_a_moved_sub_tree_when_rebuilt(
-    db: Database, platform: Platform
-) -> None:
-    """root -> a -> a1 -> a1x and root -> b; a1 (with a1x) moves under b. Rollups count
-    records by their tenants' paths; once the move's paths are written, the rebuild makes
-    every rollup equal the records again, and reads equal the raw records."""
-    shape = TreeShape([0, 1, 2, 0], [Decimal("0.01")] * 4, [Decimal("0.02")] * 5)
-    tree = await build_tree(db, platform.actor, platform.root, shape)
-    root, a, a1, _a1x, b = tree.tenant_ids
-    records = [
-        NewUsageRecord(
-            f"m{i}",
-            tree.endpoint_ids[i % 5],
-            UsageKind.DATA,
-            Decimal(i),
-            at(1 + i % 3, i * HOUR_US),
-        )
-        for i in range(30)
-    ]
-    await ingest(db, platform.actor, records)
-    async with db.write() as session:
-        # What the move does to paths: a1's sub-tree now hangs under b (same depth).
-        await session.execute(
-            sa.text(
-                "UPDATE tenants SET path = CAST(:head AS bigint[]) || path[3:] "
-                "WHERE path @> CAST(:moved AS bigint[])"
-            ),
-            {"head": [root, b], "moved": [a1]},
-        )
-        await session.execute(sa.update(Tenant).where(Tenant.id == a1).values(parent_id=b))
-    # Before the rebuild, a and b show what the old paths said: the rollups are stale.
-    assert await stored_rollups(db) != await rollups_from_records(db)
-
-    async with db.write() as session:
-        await rebuild_rollups_for_move(session, a1, [root, a], [root, b])
-    assert await stored_rollups(db) == await rollups_from_records(db)
-    window = Window(at(1, 0), at(3, 12 * HOUR_US))
-    for tenant_id in (a, b, a1):
-        async with db.read() as session:
-            got = await repo.totals(session, [UsageOwner("tenant", tenant_id, True)], window)
-        expected = await totals_from_records(db, tenant_id, True, window)
-        assert {kind: sums for (_, kind), sums in got.items()} == expected
-    assert expected  # a1 has usage in the window: the comparison compared something
 
 
 async def test_recompute_rollups_recounts_only_the_tenants_given(

@@ -17,6 +17,7 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     READ_ONLY = "READ_ONLY"
     LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
+    CYCLE = "CYCLE"
 
 
 Field = tuple[str, ...]

@@ -9,7 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry.auth.scope import Scope
 from tenantry.core.pagination import Page, PageRequest
 from tenantry.customers.models import Customer, Endpoint
+from tenantry.customers.topup import TopUpTemplate
 from tenantry.db.paging import any_of, counts_by_key, pages_by_key
+from tenantry.tariffs.models import Tariff
 from tenantry.tenants.models import Tenant
 
 
@@ -96,21 +98,50 @@ async def iccid_taken(session: AsyncSession, iccid: str) -> bool:
 
 async def top_up_templates(
     session: AsyncSession, tenant_ids: Sequence[int]
-) -> dict[int, str | None]:
-    """For each tenant, its own top-up URL template or its nearest ancestor's.
+) -> dict[int, TopUpTemplate | None]:
+    """For each tenant, its own top-up URL template or its nearest ancestor's, with that
+    template owner's signing secret.
 
     Unscoped on purpose: the template is configuration that flows down the tree; only the
-    rendered URL is shown, never the ancestor.
+    rendered URL is shown, never the ancestor or its secret.
     """
     own = sa.select(Tenant.id, Tenant.path).where(any_of(Tenant.id, tenant_ids)).subquery()
     ancestor = sa.orm.aliased(Tenant)
     position = sa.func.array_position(own.c.path, ancestor.id)
     stmt = (
-        sa.select(own.c.id, ancestor.customer_top_up_url)
+        sa.select(own.c.id, ancestor.customer_top_up_url, ancestor.top_up_secret)
         .join(ancestor, ancestor.id == sa.any_(own.c.path))
         .where(ancestor.customer_top_up_url.is_not(None))
         .order_by(own.c.id, position.desc())
         .ext(distinct_on(own.c.id))
     )
-    found = {tenant_id: url for tenant_id, url in (await session.execute(stmt)).all()}
+    found = {
+        tenant_id: TopUpTemplate(url, secret)
+        for tenant_id, url, secret in (await session.execute(stmt)).all()
+    }
     return {tenant_id: found.get(tenant_id) for tenant_id in tenant_ids}
+
+
+async def endpoints_by_operator(
+    session: AsyncSession, tenant_ids: Sequence[int]
+) -> dict[tuple[int, int], int]:
+    """How many endpoints each (tenant, sponsor operator) has (unscoped: for tree rules)."""
+    stmt = (
+        sa.select(Endpoint.tenant_id, Endpoint.sponsor_operator_id, sa.func.count())
+        .where(any_of(Endpoint.tenant_id, tenant_ids))
+        .group_by(Endpoint.tenant_id, Endpoint.sponsor_operator_id)
+    )
+    return {(t, o): n for t, o, n in (await session.execute(stmt)).all()}
+
+
+async def customers_by_tariff_owner(
+    session: AsyncSession, tenant_ids: Sequence[int]
+) -> dict[int, int]:
+    """How many customers of these tenants pay a tariff of each owner (unscoped: tree rules)."""
+    stmt = (
+        sa.select(Tariff.tenant_id, sa.func.count())
+        .join(Customer, Customer.tariff_id == Tariff.id)
+        .where(any_of(Customer.tenant_id, tenant_ids))
+        .group_by(Tariff.tenant_id)
+    )
+    return {owner: n for owner, n in (await session.execute(stmt)).all()}

@@ -227,6 +227,7 @@ class NewManagedTenant:
 async def create_managed_tenant(
     session: AsyncSession, principal: Principal, new: NewManagedTenant
 ) -> Tenant:
+    await tenants_repo.hold_tree_steady(session)  # the new path is the partner's
     partner = await _partner(session, principal, new.partner_id, ("input", "partnerId"))
     if partner.kind is TenantKind.MANAGED:  # cannot happen while the flag is refused, but cheap
         raise not_partner(("input", "partnerId"))

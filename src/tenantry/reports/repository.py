@@ -22,7 +22,7 @@ from tenantry.reports.models import (
     UsageReportChunk,
 )
 from tenantry.tenants.models import Tenant
-from tenantry.usage.models import UsageRecord
+from tenantry.usage.repository import UsageOwner, Window, records_with_cost
 
 SIGNING_KEY = "report-download-signing-key"
 
@@ -192,31 +192,17 @@ async def chunks_from(
 
 def _grouped(report: UsageReport, tenant_depth: int) -> sa.Subquery:
     """Usage per endpoint and kind in the report's range, with what the report's tenant paid
-    for it (see usage.models for how each level's charge is kept)."""
-    in_scope: sa.ColumnElement[bool]
-    if report.include_descendants:
-        below = sa.select(Tenant.id).where(
-            Tenant.path.contains(sa.literal([report.tenant_id], Tenant.path.type))
-        )
-        in_scope = UsageRecord.tenant_id.in_(below)
-    else:
-        in_scope = UsageRecord.tenant_id == report.tenant_id
-    cost = sa.func.sum(
-        sa.func.coalesce(UsageRecord.charges[UsageRecord.depth - tenant_depth + 2], 0)
-    )
+    for it (the same records and charges as ``Tenant.usage``: see usage.repository)."""
+    owner = UsageOwner("tenant", report.tenant_id, report.include_descendants, tenant_depth)
+    rated = records_with_cost(owner, Window(report.period_start, report.period_end))
     return (
         sa.select(
-            UsageRecord.endpoint_id.label("endpoint_id"),
-            UsageRecord.kind.label("kind"),
-            sa.func.sum(UsageRecord.quantity).label("quantity"),
-            cost.label("cost"),
+            rated.c.endpoint_id.label("endpoint_id"),
+            rated.c.kind.label("kind"),
+            sa.func.sum(rated.c.quantity).label("quantity"),
+            sa.func.coalesce(sa.func.sum(rated.c.cost), 0).label("cost"),
         )
-        .where(
-            in_scope,
-            UsageRecord.occurred_at >= report.period_start,
-            UsageRecord.occurred_at < report.period_end,
-        )
-        .group_by(UsageRecord.endpoint_id, UsageRecord.kind)
+        .group_by(rated.c.endpoint_id, rated.c.kind)
         .subquery()
     )
 

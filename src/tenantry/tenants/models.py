@@ -44,6 +44,10 @@ class Tenant(IdMixin, CreatedAtMixin, Base):
     subscription_types: Mapped[list[str]] = mapped_column(ARRAY(sa.String(32)))
     inherit_sponsor_operators: Mapped[bool] = mapped_column(default=False)
     customer_top_up_url: Mapped[str | None] = mapped_column(sa.Text)
+    # The key of this tenant's signed top-up links (HMAC-SHA256 over its UTF-8 text). NULL
+    # until an admin rotates one: only they know it (``rotateTopUpSecret`` shows it once),
+    # so a template with ``{signature}`` is refused while there is none.
+    top_up_secret: Mapped[str | None] = mapped_column(sa.Text)
     # What the parent charges this tenant for its customers' usage (owned by the parent).
     tenant_tariff_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("tariffs.id", use_alter=True), index=True
@@ -62,6 +66,11 @@ class Tenant(IdMixin, CreatedAtMixin, Base):
     partner_access: Mapped[bool] = mapped_column(default=False)
     status: Mapped[TenantStatus] = mapped_column(
         enum_type(TenantStatus, "tenant_status"), default=TenantStatus.ACTIVE
+    )
+    # Usage records of this tenant with ids above this were rated up its current ``path``;
+    # those up to it, before its last move, up the paths in ``tenant_placements``.
+    placed_after_record_id: Mapped[int] = mapped_column(
+        sa.BigInteger, default=0, server_default="0"
     )
 
     __table_args__ = (
@@ -82,3 +91,22 @@ class Tenant(IdMixin, CreatedAtMixin, Base):
     @property
     def depth(self) -> int:
         return len(self.path) - 1
+
+
+class TenantPlacement(IdMixin, CreatedAtMixin, Base):
+    """Where a tenant sat before a move, for the usage rated while it sat there: its records
+    with ids in (``records_after``, ``records_through``] were rated up ``path``. A move adds
+    one row per moved tenant instead of rewriting its usage (usage.repository reads them)."""
+
+    __tablename__ = "tenant_placements"
+
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"))
+    path: Mapped[list[int]] = mapped_column(ARRAY(sa.BigInteger))
+    records_after: Mapped[int] = mapped_column(sa.BigInteger)
+    records_through: Mapped[int] = mapped_column(sa.BigInteger)
+
+    __table_args__ = (
+        sa.Index("ix_tenant_placements_path", "path", postgresql_using="gin"),
+        sa.Index("ix_tenant_placements_tenant_id", "tenant_id"),
+        sa.CheckConstraint("records_after <= records_through", name="records_in_order"),
+    )

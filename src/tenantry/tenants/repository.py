@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry.auth.scope import Scope
 from tenantry.core.pagination import Page, PageRequest
 from tenantry.db.paging import any_of, counts_by_key, page_of, pages_by_key
-from tenantry.tenants.models import Tenant, TenantKind
+from tenantry.tenants.models import Tenant, TenantKind, TenantPlacement
 
 
 async def next_id(session: AsyncSession) -> int:
@@ -178,3 +178,105 @@ async def lineage(session: AsyncSession, tenant_ids: Sequence[int]) -> dict[int,
     on_paths = sa.select(sa.func.unnest(Tenant.path)).where(any_of(Tenant.id, tenant_ids))
     rows = await session.scalars(sa.select(Tenant).where(Tenant.id.in_(on_paths)))
     return {t.id: t for t in rows.all()}
+
+
+# Moving a sub-tree rewrites the paths every tree write depends on. Writers that read a
+# path and write rows that depend on it (creating a tenant, changing one, rating usage) hold
+# this lock shared from their first statement; a move holds it alone. So a move never runs
+# beside them (across processes too), and two moves take turns, each reading the tree as the
+# other left it. Shared holders never wait for each other.
+_TREE_LOCK = sa.func.hashtextextended(sa.literal("tenant-tree-paths"), 0)
+
+
+async def hold_tree_steady(session: AsyncSession) -> None:
+    """Keep the tree's paths as they are until this transaction ends (see ``_TREE_LOCK``)."""
+    await session.execute(sa.select(sa.func.pg_advisory_xact_lock_shared(_TREE_LOCK)))
+
+
+async def lock_tree_for_move(session: AsyncSession) -> None:
+    """Wait until no tree writer or other move is running, and hold them off until commit."""
+    await session.execute(sa.select(sa.func.pg_advisory_xact_lock(_TREE_LOCK)))
+
+
+async def subtree(
+    session: AsyncSession, tenant_id: int, *, for_update: bool = False
+) -> list[Tenant]:
+    """The tenant and everything below it, in id order (unscoped: the mover sees them all).
+    Locked rows are taken in id order, so two lockers never deadlock."""
+    stmt = (
+        sa.select(Tenant)
+        .where(Tenant.path.contains(sa.literal([tenant_id], Tenant.path.type)))
+        .order_by(Tenant.id)
+        .execution_options(populate_existing=True)
+    )
+    if for_update:
+        stmt = stmt.with_for_update()
+    return list((await session.scalars(stmt)).all())
+
+
+# Slices are written "a : b" with spaces: "x:name" would read as a bound parameter.
+_REWRITE_PATHS = sa.text(
+    """
+    UPDATE tenants SET
+        path = CAST(:parent_path AS bigint[])
+               || path[CAST(:from_path AS int) : cardinality(path)],
+        scope_path = CASE
+            WHEN scope_path[1 : cardinality(CAST(:old_scope AS bigint[]))]
+                 = CAST(:old_scope AS bigint[])
+            THEN CAST(:parent_scope AS bigint[])
+                 || scope_path[cardinality(CAST(:old_scope AS bigint[])) : cardinality(scope_path)]
+            ELSE scope_path
+        END
+    WHERE path @> ARRAY[CAST(:tenant_id AS bigint)]
+    """
+)
+
+
+async def place_subtree(session: AsyncSession, tenant_id: int, through_record_id: int) -> None:
+    """Before a sub-tree moves: for each of its tenants, note the path its usage records since
+    its last move (ids up to ``through_record_id``) were rated up. Two statements, however
+    many tenants and records; no usage record is rewritten."""
+    below = Tenant.path.contains(sa.literal([tenant_id], Tenant.path.type))
+    placed = sa.select(
+        Tenant.id,
+        Tenant.path,
+        Tenant.placed_after_record_id,
+        sa.literal(through_record_id, sa.BigInteger),
+    ).where(below, Tenant.placed_after_record_id < through_record_id)
+    await session.execute(
+        sa.insert(TenantPlacement).from_select(
+            ["tenant_id", "path", "records_after", "records_through"], placed
+        )
+    )
+    await session.execute(
+        sa.update(Tenant)
+        .where(below)
+        .values(placed_after_record_id=through_record_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def rewrite_subtree_paths(session: AsyncSession, moved: Tenant, new_parent: Tenant) -> None:
+    """Put ``moved`` and everything below it under ``new_parent``, in one statement.
+
+    ``path``: the new parent's path, then each path from the moved tenant down. ``scope_path``
+    of the tenants that see through the moved tenant's whole scope (not those inside a
+    managed tenant below, whose scope starts there): the new parent's scope instead of the
+    old parent's."""
+    await session.execute(
+        _REWRITE_PATHS,
+        {
+            "parent_path": list(new_parent.path),
+            "from_path": len(moved.path),
+            "old_scope": list(moved.scope_path),
+            "parent_scope": list(new_parent.scope_path),
+            "tenant_id": moved.id,
+        },
+    )
+    await session.execute(
+        sa.update(Tenant)
+        .where(Tenant.id == moved.id)
+        .values(parent_id=new_parent.id, tenant_tariff_id=moved.tenant_tariff_id)
+        .execution_options(synchronize_session=False)
+    )
+    await session.refresh(moved)

@@ -20,8 +20,12 @@ TOP_UP_URL_TOKENS = frozenset(
         "account_id",
         "balance",
         "currency",
+        "expires",
+        "signature",
     }
 )
+# "{signature}" is the value of the last query parameter, with nothing after it.
+SIGNED_ENDING = re.compile(r"[?&][^?&#={}]+=\{signature\}")
 
 
 def check_name(problems: Problems, field: Field, name: str) -> str:
@@ -80,7 +84,9 @@ def check_country(problems: Problems, field: Field, code: str) -> None:
         problems.add(ErrorCode.INVALID, f"'{code}' is not an ISO 3166-1 alpha-2 country.", field)
 
 
-def check_top_up_url(problems: Problems, field: Field, template: str) -> None:
+def check_top_up_url(problems: Problems, field: Field, template: str, *, has_secret: bool) -> None:
+    """A template of known tokens making an absolute http(s) URL; a signed one (customers/
+    topup.py) ends in its signature parameter and needs the tenant's top-up secret."""
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError:
@@ -105,3 +111,23 @@ def check_top_up_url(problems: Problems, field: Field, template: str) -> None:
     sample = urlsplit(template.format(**{token: "x" for token in TOP_UP_URL_TOKENS}))
     if sample.scheme not in ("http", "https") or not sample.netloc:
         problems.add(ErrorCode.INVALID, "Top-up URL must be an absolute http(s) URL.", field)
+    elif "{signature}" in template:
+        _check_signed(problems, field, template, has_secret=has_secret)
+
+
+def _check_signed(problems: Problems, field: Field, template: str, *, has_secret: bool) -> None:
+    ending = SIGNED_ENDING.search(template)
+    if template.count("{signature}") > 1 or ending is None or ending.end() != len(template):
+        problems.add(
+            ErrorCode.INVALID,
+            "{signature} must be the value of the top-up URL's last query parameter, once "
+            "(e.g. ...&sig={signature}).",
+            field,
+        )
+    elif not has_secret:
+        problems.add(
+            ErrorCode.INVALID,
+            "A signed top-up URL needs the tenant's top-up secret: rotate one first "
+            "(rotateTopUpSecret).",
+            field,
+        )

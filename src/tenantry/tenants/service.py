@@ -1,5 +1,6 @@
 """Rules for the tenant tree: creating, editing and reading tenants within a scope."""
 
+import secrets
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
@@ -104,6 +105,8 @@ async def _flush_unique(session: AsyncSession, tenant: Tenant) -> Tenant:
 async def create_sub_tenant(
     session: AsyncSession, principal: Principal, new: NewSubTenant
 ) -> Tenant:
+    # The new path is the parent's: no move may rewrite it before this commits.
+    await repo.hold_tree_steady(session)
     parent = await _require_visible(session, principal.scope, new.parent_id, "parentId")
     principal.require_admin()
 
@@ -116,7 +119,10 @@ async def create_sub_tenant(
     if new.currency is not None:
         rules.check_currency(problems, ("input", "currency"), new.currency)
     if new.customer_top_up_url is not None:
-        rules.check_top_up_url(problems, ("input", "customerTopUpUrl"), new.customer_top_up_url)
+        # A new tenant has no top-up secret yet: it cannot sign links.
+        rules.check_top_up_url(
+            problems, ("input", "customerTopUpUrl"), new.customer_top_up_url, has_secret=False
+        )
     currency = new.currency or parent.currency
     tenant_id = await repo.next_id(session)
     path = [*parent.path, tenant_id]
@@ -202,6 +208,8 @@ async def _default_tariff(
 async def update_tenant(
     session: AsyncSession, principal: Principal, changes: TenantChanges
 ) -> Tenant:
+    # Tariffs are checked against the parent, partner access rewrites scopes: no move now.
+    await repo.hold_tree_steady(session)
     tenant = (
         None
         if changes.tenant_id is None
@@ -254,7 +262,12 @@ async def update_tenant(
     if not isinstance(changes.customer_top_up_url, Keep):
         url = changes.customer_top_up_url or None
         if url is not None:
-            rules.check_top_up_url(problems, ("input", "customerTopUpUrl"), url)
+            rules.check_top_up_url(
+                problems,
+                ("input", "customerTopUpUrl"),
+                url,
+                has_secret=tenant.top_up_secret is not None,
+            )
         tenant.customer_top_up_url = url
     await _apply_tariff_changes(session, principal, problems, tenant, changes)
     # Nothing is written on any error: the caller rolls the transaction back.
@@ -326,3 +339,17 @@ async def create_root(session: AsyncSession, *, name: str, moniker: str, currenc
         session, tenant_id=root.id, owner_kind=OwnerKind.TENANT, currency=currency
     )
     return root
+
+
+async def rotate_top_up_secret(
+    session: AsyncSession, principal: Principal, tenant_id: int | None
+) -> tuple[Tenant, str]:
+    """A new key for the tenant's signed top-up links, returned this once (it is stored to
+    sign links, and no read ever shows it). Links made with the old key stop verifying."""
+    tenant = await _require_visible(
+        session, principal.scope, tenant_id, "tenantId", for_update=True
+    )
+    principal.require_admin()
+    tenant.top_up_secret = secrets.token_hex(32)
+    await repo.add(session, tenant)
+    return tenant, tenant.top_up_secret

@@ -18,6 +18,13 @@ ever recorded, claimed in the same statement that inserts the record.
 ``UsageRollup`` keeps the same figures as daily totals (UTC days) per tenant and kind, for a
 tenant's own customers and for its whole sub-tree, so that a range of whole days costs an
 index range scan whatever the number of records (see rollups.py).
+
+``depth`` and ``charges`` describe the path the record was rated up: its tenant's current
+``path`` unless the tenant has moved since. A move (tenants/move.py) rewrites no record: it
+notes in ``tenant_placements`` which records each moved tenant had (an id range) and the path
+they were rated up, so they stay in the figures of the tenants they were charged to (old
+ancestors keep them; new ancestors get only what is rated after the move), each tenant's
+level on a record being its place on that path (``usage.repository``).
 """
 
 from datetime import date, datetime
@@ -74,6 +81,8 @@ class UsageEvent(Base):
     # The record's tenant and time: where to find it.
     tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"))
     occurred_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
 # Rollup sums are unbounded NUMERIC: a day's sum of bounded amounts may pass NUMERIC(24, 6).
 SUM = sa.Numeric()
 

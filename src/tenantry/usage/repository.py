@@ -15,8 +15,8 @@ from tenantry.core.pagination import Page, PageRequest
 from tenantry.customers.models import Customer, Endpoint
 from tenantry.db.paging import any_of
 from tenantry.tariffs.models import UsageKind
-from tenantry.tenants.models import Tenant
 from tenantry.usage.models import UsageRecord
+from tenantry.usage.placements import charges_at, tenant_parts
 from tenantry.usage.rollups import usage_totals_select
 
 
@@ -189,20 +189,6 @@ class Sums:
     revenue: Decimal
 
 
-def _cost_and_revenue(
-    owner_depth: sa.ColumnElement[int] | None,
-) -> tuple[sa.ColumnElement[Decimal], ...]:
-    """Sums of what the owner paid and earned. For a tenant at ``owner_depth``: the level it
-    paid is ``depth - owner_depth + 1`` (array index + 1); for a customer, level 0."""
-    charges, depth = UsageRecord.charges, UsageRecord.depth
-    if owner_depth is None:
-        return sa.func.coalesce(sa.func.sum(charges[1]), 0), sa.literal(Decimal(0))
-    return (
-        sa.func.coalesce(sa.func.sum(sa.func.coalesce(charges[depth - owner_depth + 2], 0)), 0),
-        sa.func.coalesce(sa.func.sum(sa.func.coalesce(charges[depth - owner_depth + 1], 0)), 0),
-    )
-
-
 async def totals(
     session: AsyncSession, owners: Sequence[UsageOwner], window: Window
 ) -> dict[tuple[UsageOwner, str], Sums]:
@@ -228,9 +214,15 @@ async def totals(
         )
     else:
         column = UsageRecord.customer_id if first.kind == "customer" else UsageRecord.endpoint_id
-        cost, revenue = _cost_and_revenue(None)
+        cost, revenue = charges_at(None)
         stmt = (
-            sa.select(ids.c.id, UsageRecord.kind, sa.func.sum(UsageRecord.quantity), cost, revenue)
+            sa.select(
+                ids.c.id,
+                UsageRecord.kind,
+                sa.func.sum(UsageRecord.quantity),
+                sa.func.coalesce(sa.func.sum(cost), 0),
+                sa.func.coalesce(sa.func.sum(revenue), 0),
+            )
             .select_from(ids)
             .join(UsageRecord, column == ids.c.id)
             .where(window.of(UsageRecord.occurred_at))
@@ -238,22 +230,33 @@ async def totals(
         )
     by_id = {o.id: o for o in owners}
     return {
-        (by_id[owner_id], str(kind)): Sums(quantity, cost_sum, revenue_sum)
-        for owner_id, kind, quantity, cost_sum, revenue_sum in (await session.execute(stmt)).all()
+        (by_id[oid], str(k)): Sums(q, cost_sum, revenue_sum)
+        for oid, k, q, cost_sum, revenue_sum in (await session.execute(stmt)).all()
     }
 
 
-def _records_of(owner: UsageOwner) -> sa.ColumnElement[bool]:
-    if owner.kind == "customer":
-        return UsageRecord.customer_id == owner.id
-    if owner.kind == "endpoint":
-        return UsageRecord.endpoint_id == owner.id
-    if owner.subtree:
-        below = sa.select(Tenant.id).where(
-            Tenant.path.contains(sa.literal([owner.id], Tenant.path.type))
+def records_with_cost(owner: UsageOwner, window: Window) -> sa.Subquery:
+    """The owner's records in the window (``endpoint_id``, ``kind``, ``quantity``,
+    ``cost``: what the owner paid for each), for per-endpoint sums (reads and reports)."""
+    parts: list[tuple[sa.ColumnElement[bool], sa.FromClause | None, sa.ColumnElement[Decimal]]]
+    if owner.kind != "tenant":
+        column = UsageRecord.customer_id if owner.kind == "customer" else UsageRecord.endpoint_id
+        parts = [(column == owner.id, None, charges_at(None)[0])]
+    else:
+        owner_id = sa.literal(owner.id, sa.BigInteger)
+        depth = sa.literal(owner.depth, sa.SmallInteger)
+        parts = [
+            (part.condition, part.table, charges_at(part.level)[0])
+            for part in tenant_parts(owner_id, depth, owner.subtree)
+        ]
+    selects = []
+    for condition, table, cost in parts:
+        stmt = sa.select(
+            UsageRecord.endpoint_id, UsageRecord.kind, UsageRecord.quantity, cost.label("cost")
         )
-        return UsageRecord.tenant_id.in_(below)
-    return UsageRecord.tenant_id == owner.id
+        stmt = stmt.where(condition) if table is None else stmt.select_from(table).where(condition)
+        selects.append(stmt.where(window.of(UsageRecord.occurred_at)))
+    return sa.union_all(*selects).subquery("rated")
 
 
 @dataclass(frozen=True)
@@ -276,18 +279,19 @@ async def endpoint_rows(
     session: AsyncSession, owner: UsageOwner, window: Window, page: PageRequest
 ) -> Page[EndpointUsageRow]:
     """Usage per endpoint and kind with what the owner paid for it, keyset-paged by ``row_key``."""
-    depth = sa.literal(owner.depth, sa.SmallInteger) if owner.kind == "tenant" else None
-    cost, _ = _cost_and_revenue(depth)
+    rated = records_with_cost(owner, window)
     position = sa.func.array_position(
-        sa.cast(sa.literal(KIND_ORDER), ARRAY(sa.String)), sa.cast(UsageRecord.kind, sa.String)
+        sa.cast(sa.literal(KIND_ORDER), ARRAY(sa.String)), sa.cast(rated.c.kind, sa.String)
     )
-    key = UsageRecord.endpoint_id * len(KIND_ORDER) + position
+    key = rated.c.endpoint_id * len(KIND_ORDER) + position
     stmt = (
         sa.select(
-            UsageRecord.endpoint_id, UsageRecord.kind, sa.func.sum(UsageRecord.quantity), cost
+            rated.c.endpoint_id,
+            rated.c.kind,
+            sa.func.sum(rated.c.quantity),
+            sa.func.coalesce(sa.func.sum(rated.c.cost), 0),
         )
-        .where(_records_of(owner), window.of(UsageRecord.occurred_at))
-        .group_by(UsageRecord.endpoint_id, UsageRecord.kind)
+        .group_by(rated.c.endpoint_id, rated.c.kind)
         .order_by(sa.func.min(key))
         .limit(page.first + 1)
     )
@@ -295,3 +299,10 @@ async def endpoint_rows(
         stmt = stmt.having(sa.func.min(key) > page.after)
     rows = [EndpointUsageRow(e, str(k), q, c) for e, k, q, c in (await session.execute(stmt)).all()]
     return Page(rows[: page.first], has_next=len(rows) > page.first)
+
+
+async def last_record_id(session: AsyncSession) -> int:
+    """The highest usage record id so far (0 for none): one look at the primary key."""
+    return int(
+        await session.scalar(sa.select(sa.func.coalesce(sa.func.max(UsageRecord.id), 0))) or 0
+    )

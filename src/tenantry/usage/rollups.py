@@ -22,13 +22,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import array as pg_array
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from tenantry.tenants.models import Tenant
 from tenantry.usage.models import UsageRecord, UsageRollup
+from tenantry.usage.placements import charges_at, tenant_parts
 
 _SUMS = ("records", "quantity", "cost", "revenue")
 _OWN = [f"own_{name}" for name in _SUMS]
@@ -122,7 +122,11 @@ async def _lock_out_ingestion(session: AsyncSession) -> None:
 
 
 async def recompute_rollups(session: AsyncSession, tenant_ids: Sequence[int]) -> None:
-    """Count these tenants' rollups again from the records, in the caller's transaction."""
+    """Count these tenants' rollups again from the records, in the caller's transaction.
+
+    It counts each record along its tenant's current path: right while no tenant of theirs
+    has moved. A move needs no recount (rollups keep what was charged to whom, as
+    placements do; usage/placements.py)."""
     if not tenant_ids:
         return
     await _lock_out_ingestion(session)
@@ -137,20 +141,6 @@ async def rebuild_all_rollups(session: AsyncSession) -> None:
     await _lock_out_ingestion(session)
     await session.execute(sa.delete(UsageRollup))
     await session.execute(_insert(_contributions(None, None), add=False))
-
-
-async def rebuild_rollups_for_move(
-    session: AsyncSession,
-    moved_root_id: int,
-    old_ancestor_ids: Sequence[int],
-    new_ancestor_ids: Sequence[int],
-) -> None:
-    """After a sub-tree's paths were rewritten: count again the tenants whose figures
-    follow the paths (the old and new ancestors, and the moved sub-tree, whose levels are
-    measured from the records' depth)."""
-    moved = sa.select(Tenant.id).where(Tenant.path.contains(_ids([moved_root_id])))
-    subtree = list((await session.scalars(moved)).all())
-    await recompute_rollups(session, sorted({*old_ancestor_ids, *new_ancestor_ids, *subtree}))
 
 
 # Reads ---------------------------------------------------------------------------------
@@ -254,18 +244,29 @@ def _records(
             .group_by(record.kind)
             .correlate_except(record)
         )
-    top, below = aliased(Tenant, name="top"), aliased(Tenant, name="below")
-    level = record.depth - (sa.func.cardinality(top.path) - 1)
-    return (
-        stmt.add_columns(
-            sa.func.sum(record.quantity).label("quantity"),
-            sa.func.sum(_charge(level + 2)).label("cost"),
-            sa.func.sum(_charge(level + 1)).label("revenue"),
-        )
-        .select_from(top)
-        .join(below, below.path.contains(pg_array([top.id])))
-        .join(record, record.tenant_id == below.id)
-        .where(top.id == owner, *in_window)
-        .group_by(record.kind)
-        .correlate_except(top, below, record)
+    # The records charged to the owner's sub-tree, each at the owner's level on the path it
+    # was rated up (moves keep old records with the ancestors that were charged for them).
+    top = aliased(Tenant, name="top")
+    owner_depth = (
+        sa.select(sa.cast(sa.func.cardinality(top.path) - 1, sa.SmallInteger))
+        .where(top.id == owner)
+        .correlate_except(top)
+        .scalar_subquery()
     )
+    selects = []
+    for part in tenant_parts(owner, owner_depth, subtree=True):
+        cost, revenue = charges_at(part.level)
+        part_select = stmt.add_columns(
+            sa.func.sum(record.quantity).label("quantity"),
+            sa.func.sum(cost).label("cost"),
+            sa.func.sum(revenue).label("revenue"),
+        )
+        if part.table is not None:
+            part_select = part_select.select_from(part.table)
+        selects.append(
+            part_select.join(record, part.condition)
+            .where(*in_window)
+            .group_by(record.kind)
+            .correlate_except(record, *([part.table] if part.table is not None else []))
+        )
+    return sa.union_all(*selects).subquery("edge").select()

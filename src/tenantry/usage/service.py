@@ -23,6 +23,7 @@ from tenantry.ledger.models import TransactionKind
 from tenantry.ledger.money import fits_ledger
 from tenantry.tariffs import repository as tariffs_repo
 from tenantry.tariffs.models import TariffRate, UsageKind
+from tenantry.tenants import repository as tenants_repo
 from tenantry.usage import repository as repo
 from tenantry.usage.cascade import Cascade, Level
 from tenantry.usage.rating import charge
@@ -103,6 +104,8 @@ async def record_usage(
     whose effect on some account, passes the bounds in limits.py is refused by its index.
     """
     principal.require_platform_admin()
+    # Records are rated up the paths read here: no sub-tree may move until they are in.
+    await tenants_repo.hold_tree_steady(session)
     targets = await repo.rating_targets(session, list({r.endpoint_id for r in records}))
     _validate(records, set(targets), now or datetime.now(UTC))
 

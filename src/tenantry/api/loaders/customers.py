@@ -8,6 +8,7 @@ from tenantry.api.loaders.base import (
 )
 from tenantry.customers import repository as repo
 from tenantry.customers.models import Customer, Endpoint
+from tenantry.customers.topup import TopUpTemplate
 
 
 class CustomerByIdLoader(ByIdLoader[Customer]):
@@ -34,10 +35,10 @@ class EndpointCountByCustomerLoader(CountByParentLoader):
     fetch = staticmethod(repo.endpoint_counts)
 
 
-class TopUpTemplateByTenantLoader(ScopedLoader[int, str | None]):
+class TopUpTemplateByTenantLoader(ScopedLoader[int, TopUpTemplate | None]):
     """The effective top-up URL template of tenants the caller can see."""
 
-    async def batch_load_fn(self, keys: list[int]) -> list[str | None]:
+    async def batch_load_fn(self, keys: list[int]) -> list[TopUpTemplate | None]:
         async with self.db.read() as session:
             found = await repo.top_up_templates(session, keys)
         return [found[key] for key in keys]

@@ -36,12 +36,14 @@ async def mutate(
     *,
     after_commit: Callable[[R], Awaitable[None]] | None = None,
     allowed_read_only: bool = False,
+    audited: Callable[[R], bool] | None = None,
 ) -> P:
     """The request owns the transaction: commit on success, roll back on any error.
 
     Every change is written to the audit log in its own transaction. A read-only
     impersonation changes nothing (``allowed_read_only``: only for ending it).
-    ``after_commit`` runs once the data is committed (e.g. queueing a job that reads it)."""
+    ``after_commit`` runs once the data is committed (e.g. queueing a job that reads it).
+    ``audited`` says whether a result changed anything (a dry run does not: no audit event)."""
     context = info.context
     actor = context.actor
     if actor.read_only and not allowed_read_only:
@@ -49,7 +51,8 @@ async def mutate(
     try:
         async with context.db.write() as session:
             result = await action(session, actor)
-            await audit.record(session, actor, info.field_name, result, _input_of(info))
+            if audited is None or audited(result):
+                await audit.record(session, actor, info.field_name, result, _input_of(info))
     except DomainError as error:
         return payload(user_errors=[UserError.from_problem(p) for p in error.problems])
     context.reset_loaders()

@@ -1,6 +1,7 @@
 """Tenant mutations."""
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.api.errors import UserError
 from tenantry.api.info import Info
@@ -8,8 +9,11 @@ from tenantry.api.mutations.runner import mutate
 from tenantry.api.relay import decode_id, decode_optional_id
 from tenantry.api.types.enums import SubscriptionType
 from tenantry.api.types.tenant import TenantType, to_gql_tenant
+from tenantry.auth.principal import Principal
 from tenantry.core.change import KEEP, Change
-from tenantry.tenants import service
+from tenantry.tenants import move, service
+from tenantry.tenants.models import Tenant
+from tenantry.tenants.move import MoveOutcome, MoveRequest
 from tenantry.tenants.service import NewSubTenant, TenantChanges
 
 
@@ -95,6 +99,62 @@ def _id_change(value: strawberry.Maybe[strawberry.ID | None], type_name: str) ->
     return decode_optional_id(value.value, type_name)
 
 
+@strawberry.input(description="Moves a sub-tenant and everything under it to another parent.")
+class MoveTenantInput:
+    tenant_id: strawberry.ID
+    new_parent_id: strawberry.ID
+    tenant_tariff_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The new parent's tariff the tenant pays from now on; without it, a "
+        "tenant tariff the new parent does not own is cleared.",
+    )
+    dry_run: bool | None = strawberry.field(
+        default=True,
+        description="Only list the changes and problems (the default; null is a dry run too).",
+    )
+
+    def to_command(self) -> MoveRequest:
+        return MoveRequest(
+            tenant_id=decode_id(self.tenant_id, "Tenant"),
+            new_parent_id=decode_id(self.new_parent_id, "Tenant"),
+            tenant_tariff_id=decode_optional_id(self.tenant_tariff_id, "Tariff"),
+            dry_run=self.dry_run is not False,
+        )
+
+
+@strawberry.type(description="The outcome of a move, or what it would be (dry run).")
+class MoveTenantPayload:
+    tenant: TenantType | None = None
+    dry_run: bool = True
+    changes: list[str] = strawberry.field(
+        default_factory=list,
+        description="One line per consequence a person must know before confirming.",
+    )
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @classmethod
+    def of(cls, outcome: MoveOutcome) -> "MoveTenantPayload":
+        return cls(
+            tenant=to_gql_tenant(outcome.tenant),
+            dry_run=outcome.dry_run,
+            changes=outcome.changes,
+            user_errors=[UserError.from_problem(p) for p in outcome.problems],
+        )
+
+
+@strawberry.input
+class RotateTopUpSecretInput:
+    tenant_id: strawberry.ID
+
+
+@strawberry.type
+class RotateTopUpSecretPayload:
+    secret: str | None = strawberry.field(
+        default=None, description="Shown this once; it can never be read back."
+    )
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
 @strawberry.type
 class TenantPayload:
     tenant: TenantType | None = None
@@ -122,3 +182,40 @@ class TenantMutations:
             lambda row: TenantPayload(tenant=to_gql_tenant(row)),
             TenantPayload,
         )
+
+    @strawberry.mutation(
+        description="Move a sub-tenant with its sub-tree under another parent (admins of a "
+        "tenant above both places). A dry run unless dryRun is false."
+    )
+    async def move_tenant(self, info: Info, input: MoveTenantInput) -> MoveTenantPayload:
+        command = input.to_command()
+        payload = await mutate(
+            info,
+            lambda session, actor: _moved(session, actor, command),
+            lambda result: MoveTenantPayload.of(result[1]),
+            MoveTenantPayload,
+            allowed_read_only=command.dry_run,
+            audited=lambda result: not result[1].dry_run,
+        )
+        payload.dry_run = command.dry_run
+        return payload
+
+    @strawberry.mutation(description="A new key for the tenant's signed top-up links.")
+    async def rotate_top_up_secret(
+        self, info: Info, input: RotateTopUpSecretInput
+    ) -> RotateTopUpSecretPayload:
+        tenant_id = decode_id(input.tenant_id, "Tenant")
+        return await mutate(
+            info,
+            lambda session, actor: service.rotate_top_up_secret(session, actor, tenant_id),
+            lambda result: RotateTopUpSecretPayload(secret=result[1]),
+            RotateTopUpSecretPayload,
+        )
+
+
+async def _moved(
+    session: AsyncSession, actor: Principal, command: MoveRequest
+) -> tuple[Tenant, MoveOutcome]:
+    # The moved tenant first: the audit log files the event under it.
+    outcome = await move.move_tenant(session, actor, command)
+    return outcome.tenant, outcome

@@ -1,5 +1,6 @@
 """Customers and endpoints."""
 
+import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -72,6 +73,7 @@ class CustomerType(relay.Node):
         tenant = await loaders.tenant_by_id.load(self._row.tenant_id)
         account = await loaders.account_by_id.load(self._row.account_id)
         assert tenant is not None and account is not None and account.balance is not None
+        ttl = info.context.settings.top_up_link_ttl_seconds
         return render_top_up_url(
             template,
             {
@@ -83,6 +85,7 @@ class CustomerType(relay.Node):
                 "balance": str(quantize_money(account.balance, account.currency)),
                 "currency": account.currency,
             },
+            expires=int(time.time()) + ttl,
         )
 
     @strawberry.field
