@@ -297,6 +297,8 @@ async def test_rollups_are_backfilled_from_existing_usage(empty_database: str) -
     await migrate(url, "up", previous)
     connection = await asyncpg.connect(url)
     try:
+        # Usage records are partitioned by month (0013): November's partition first.
+        await connection.execute("SELECT usage_records_partition('2026-11-15T00:00:00Z')")
         await connection.execute(TREE_WITH_USAGE)
     finally:
         await connection.close()
