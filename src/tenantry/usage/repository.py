@@ -7,14 +7,13 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import array as pg_array
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from tenantry.core.pagination import Page, PageRequest
 from tenantry.customers.models import Customer, Endpoint
 from tenantry.db.paging import any_of
-from tenantry.tenants.models import Tenant
+from tenantry.usage import queries
 from tenantry.usage.models import UsageRecord
 
 
@@ -114,25 +113,12 @@ class Sums:
     revenue: Decimal
 
 
-def _cost_and_revenue(
-    owner_depth: sa.ColumnElement[int] | None,
-) -> tuple[sa.ColumnElement[Decimal], ...]:
-    """Sums of what the owner paid and earned. For a tenant at ``owner_depth``: the level it
-    paid is ``depth - owner_depth + 1`` (array index + 1); for a customer, level 0."""
-    charges, depth = UsageRecord.charges, UsageRecord.depth
-    if owner_depth is None:
-        return sa.func.coalesce(sa.func.sum(charges[1]), 0), sa.literal(Decimal(0))
-    return (
-        sa.func.coalesce(sa.func.sum(sa.func.coalesce(charges[depth - owner_depth + 2], 0)), 0),
-        sa.func.coalesce(sa.func.sum(sa.func.coalesce(charges[depth - owner_depth + 1], 0)), 0),
-    )
-
-
 async def totals(
     session: AsyncSession, owners: Sequence[UsageOwner], window: Window
 ) -> dict[tuple[UsageOwner, str], Sums]:
     """Quantity, cost and revenue per (owner, usage kind); one statement for owners that
-    share a kind and a subtree flag, however many there are."""
+    share a kind and a subtree flag, however many there are (``queries.tenant_totals``
+    per owner, laterally)."""
     if not owners:
         return {}
     first = owners[0]
@@ -145,45 +131,24 @@ async def totals(
         .render_derived(name="o", with_types=False)
     )
     if first.kind == "tenant":
-        cost, revenue = _cost_and_revenue(ids.c.depth)
-        stmt = sa.select(
-            ids.c.id, UsageRecord.kind, sa.func.sum(UsageRecord.quantity), cost, revenue
+        per_owner = queries.tenant_totals(
+            ids.c.id,
+            ids.c.depth,
+            window.since,
+            window.until,
+            include_descendants=first.subtree,
         )
-        if first.subtree:
-            below = sa.orm.aliased(Tenant)
-            stmt = (
-                stmt.select_from(ids)
-                .join(below, below.path.contains(pg_array([ids.c.id])))
-                .join(UsageRecord, UsageRecord.tenant_id == below.id)
-            )
-        else:
-            stmt = stmt.select_from(ids).join(UsageRecord, UsageRecord.tenant_id == ids.c.id)
     else:
-        column = UsageRecord.customer_id if first.kind == "customer" else UsageRecord.endpoint_id
-        cost, revenue = _cost_and_revenue(None)
-        stmt = sa.select(
-            ids.c.id, UsageRecord.kind, sa.func.sum(UsageRecord.quantity), cost, revenue
-        )
-        stmt = stmt.select_from(ids).join(UsageRecord, column == ids.c.id)
-    stmt = stmt.where(window.of(UsageRecord.occurred_at)).group_by(ids.c.id, UsageRecord.kind)
+        per_owner = queries.owner_totals(first.kind, ids.c.id, window.since, window.until)
+    sums = per_owner.lateral("s")
+    stmt = sa.select(
+        ids.c.id, sums.c.kind, sums.c.quantity, sums.c.cost, sums.c.revenue
+    ).select_from(ids.join(sums, sa.true()))
     by_id = {o.id: o for o in owners}
     return {
         (by_id[owner_id], str(kind)): Sums(quantity, cost_sum, revenue_sum)
         for owner_id, kind, quantity, cost_sum, revenue_sum in (await session.execute(stmt)).all()
     }
-
-
-def _records_of(owner: UsageOwner) -> sa.ColumnElement[bool]:
-    if owner.kind == "customer":
-        return UsageRecord.customer_id == owner.id
-    if owner.kind == "endpoint":
-        return UsageRecord.endpoint_id == owner.id
-    if owner.subtree:
-        below = sa.select(Tenant.id).where(
-            Tenant.path.contains(sa.literal([owner.id], Tenant.path.type))
-        )
-        return UsageRecord.tenant_id.in_(below)
-    return UsageRecord.tenant_id == owner.id
 
 
 @dataclass(frozen=True)
@@ -194,8 +159,7 @@ class EndpointUsageRow:
     cost: Decimal
 
 
-# Keys of endpoint usage rows: endpoint id * 3 + position of the kind (1-based) in this list.
-KIND_ORDER = ["DATA", "SMS", "VOICE"]
+KIND_ORDER = queries.KIND_ORDER
 
 
 def row_key(row: EndpointUsageRow) -> int:
@@ -207,21 +171,15 @@ async def endpoint_rows(
 ) -> Page[EndpointUsageRow]:
     """Usage per endpoint and kind with what the owner paid for it, keyset-paged by ``row_key``."""
     depth = sa.literal(owner.depth, sa.SmallInteger) if owner.kind == "tenant" else None
-    cost, _ = _cost_and_revenue(depth)
-    position = sa.func.array_position(
-        sa.cast(sa.literal(KIND_ORDER), ARRAY(sa.String)), sa.cast(UsageRecord.kind, sa.String)
+    stmt = queries.endpoint_rows(
+        queries.records_of(owner.kind, owner.id, subtree=owner.subtree),
+        depth,
+        window.since,
+        window.until,
+        after=page.after,
+        limit=page.first + 1,
     )
-    key = UsageRecord.endpoint_id * len(KIND_ORDER) + position
-    stmt = (
-        sa.select(
-            UsageRecord.endpoint_id, UsageRecord.kind, sa.func.sum(UsageRecord.quantity), cost
-        )
-        .where(_records_of(owner), window.of(UsageRecord.occurred_at))
-        .group_by(UsageRecord.endpoint_id, UsageRecord.kind)
-        .order_by(sa.func.min(key))
-        .limit(page.first + 1)
-    )
-    if page.after is not None:
-        stmt = stmt.having(sa.func.min(key) > page.after)
-    rows = [EndpointUsageRow(e, str(k), q, c) for e, k, q, c in (await session.execute(stmt)).all()]
+    rows = [
+        EndpointUsageRow(e, str(k), q, c) for e, k, q, c, _ in (await session.execute(stmt)).all()
+    ]
     return Page(rows[: page.first], has_next=len(rows) > page.first)
