@@ -891,6 +891,86 @@ async def test_customers_endpoints_and_users_answer_alike_for_every_caller(
     }
 
 
+HISTORY = """
+fragment M on Money { amount currency }
+fragment X on AccountTransaction { id kind createdAt __typename description reference
+  amount { ...M } balanceAfter { ...M } actor { id email } impersonatedTenant { id moniker } }
+fragment A on Account {
+  all: transactions(first: 10) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { ...X } } }
+  page: transactions(first: 2, after: $after) { totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id } } }
+  credits: transactions(first: 5, kinds: [CREDIT, TOP_UP], from: "2000-01-01T00:00:00+02:00", to: $to) {
+    totalCount edges { node { kind amount { amount } } } }
+}
+fragment U on UsageSummary { from to __typename
+  totals { kind quantity cost { ...M } revenue { ...M } __typename }
+  endpoints(first: 2) { __typename pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { kind quantity cost { ...M } __typename } } }
+  more: endpoints(first: 5, after: $key) { edges { cursor node { kind quantity endpoint { id name } } } } }
+query($after: String!, $key: String!, $to: DateTime!) {
+  tenants(first: 12) { edges { node { moniker
+    account { ...A }
+    usage(from: "2025-12-31T22:00:00-02:00", to: "2026-01-03T12:00:00.500000Z") { ...U }
+    own: usage(from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z", includeDescendants: false) {
+      ...U }
+    customers(first: 2) { edges { node { account { ...A }
+      usage(from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z") { ...U }
+      endpoints(first: 3) { edges { node { id usage(from: "2026-01-02T00:00:00Z", to: "2026-01-04T00:00:00Z") { ...U } } } }
+    } } } } } }
+}
+"""
+
+
+async def test_transactions_and_usage_answer_alike_for_every_caller(
+    db: Database, paths: Paths
+) -> None:
+    """Account.transactions (pages, cursors, filters, the transaction's fields) and usage
+    summaries of tenants, customers and endpoints, for each kind of caller (including a
+    partner admin on managed tenants with and without partner access)."""
+    moves = (
+        (Decimal("10"), TransactionKind.TOP_UP, True),
+        (Decimal("-2.5"), TransactionKind.DEBIT, False),
+        (Decimal("4"), TransactionKind.CREDIT, True),
+        (Decimal("1"), TransactionKind.TOP_UP, False),
+        (Decimal("3"), TransactionKind.CREDIT, False),
+    )
+    used = (
+        (UsageKind.DATA, Decimal("10.5"), 1),
+        (UsageKind.SMS, Decimal("3"), 2),
+        (UsageKind.VOICE, Decimal("61"), 3),
+        (UsageKind.DATA, Decimal("0.25"), 3),
+    )
+    spec = TenantSpec(0, "EUR", None, Decimal(0), None, [3, 1], moves, used)
+    tree = TreeSpec(
+        [spec, dataclasses.replace(spec, parent=1), dataclasses.replace(spec, parent=2)],
+        partner=1,
+        managed_access=[True, False],
+    )
+    built = await build_tree(db, paths.resolver, tree)
+    variables = {
+        "after": encode_cursor(9),
+        "key": encode_cursor(20),
+        "to": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+    }
+    seen = []
+    for actor in built.actors:
+        path, compiled, resolver = await paths.both(HISTORY, variables, actor.token)
+        assert "errors" not in resolver, resolver["errors"]
+        assert compiled == resolver
+        assert path == "compiled"
+        nodes = [e["node"] for e in resolver["data"]["tenants"]["edges"]]
+        seen.append(
+            (
+                sum(len(n["account"]["all"]["edges"]) for n in nodes if n["account"]),
+                sum(len(n["usage"]["totals"]) for n in nodes),
+            )
+        )
+    # The platform admin sees every tenant's history and usage; others some, none empty.
+    assert seen[0][0] > seen[-1][0] > 0
+    assert seen[0][1] > seen[-1][1] > 0
+
+
 async def test_a_request_with_a_token_is_two_round_trips_at_the_connection(
     database_url: str, jobs: procrastinate.App, world: World
 ) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import array as pg_array
+from sqlalchemy.orm import aliased
 
 from tenantry.tenants.models import Tenant
 from tenantry.usage.models import UsageRecord
@@ -54,10 +55,11 @@ def records_of(kind: str, owner_id: Number, *, subtree: bool = False) -> sa.Colu
     if subtree:
         owner = sa.literal(owner_id, sa.BigInteger) if isinstance(owner_id, int) else owner_id
         # The owner is an outer row's (or a value): only ``tenants`` is this select's own.
+        tenant = aliased(Tenant)
         below = (
-            sa.select(Tenant.id)
-            .where(Tenant.path.contains(pg_array([owner])))
-            .correlate_except(Tenant)
+            sa.select(tenant.id)
+            .where(tenant.path.contains(pg_array([owner])))
+            .correlate_except(tenant)
         )
         return UsageRecord.tenant_id.in_(below)
     return UsageRecord.tenant_id == owner_id

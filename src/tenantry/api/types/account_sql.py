@@ -106,9 +106,11 @@ ACCOUNT: dict[str, FieldSQL] = {
 
 def _of_transaction(p: Any, column_name: str) -> sa.ScalarSelect[Any]:
     """A column of the posting's ledger transaction (reached through the posting only)."""
+    transaction = aliased(LedgerTransaction)
     return (
-        sa.select(getattr(LedgerTransaction, column_name))
-        .where(LedgerTransaction.id == p.transaction_id)
+        sa.select(getattr(transaction, column_name))
+        .where(transaction.id == p.transaction_id)
+        .correlate_except(transaction)
         .scalar_subquery()
     )
 

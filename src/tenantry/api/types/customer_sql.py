@@ -56,7 +56,14 @@ def _usage(kind: str) -> FieldSQL:
     """Usage of a customer or an endpoint, in its tenant's currency."""
 
     def build(b: Build, row: Any, f: PlannedField) -> sa.ColumnElement[Any]:
-        currency = sa.select(Tenant.currency).where(Tenant.id == row.tenant_id).scalar_subquery()
+        # An alias of its own: a plain ``tenants`` would be correlated to an enclosing one.
+        tenant = aliased(Tenant)
+        currency = (
+            sa.select(tenant.currency)
+            .where(tenant.id == row.tenant_id)
+            .correlate_except(tenant)
+            .scalar_subquery()
+        )
         return summary(b, Summary(kind, row.id, None, False, currency, f), f)
 
     return FieldSQL(build, window_arguments)
