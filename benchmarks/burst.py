@@ -201,7 +201,10 @@ async def measure(
             limits=httpx.Limits(max_connections=clients + 4),
         ) as http:
             await wait_ready(http, server)
-            costly: dict[str, Any] = (await post(http, COSTLY, PERIOD)).json()
+            answer = await post(http, COSTLY, PERIOD)
+            costly: dict[str, Any] = answer.json()
+            # Which read path answered it (compiled, or the resolver path).
+            costly["path"] = answer.headers.get("X-Read-Path")
             assert "errors" not in costly, costly["errors"]
             await probe(http, 20, seconds)  # warm up
             at_rest = await probe(http, samples, seconds)
@@ -258,7 +261,8 @@ async def main() -> None:
     )
     print(
         f"costly query: cost {cost['requested']:,} of {cost['budget']:,}, "
-        f"{len(tree)} tenants / {rows} customers+endpoints in its answer"
+        f"{len(tree)} tenants / {rows} customers+endpoints in its answer, "
+        f"read path: {costly['path']}"
     )
     print(
         f"burst: {args.clients} clients, {len(outcomes)} costly answers {statuses}, "

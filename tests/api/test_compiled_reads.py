@@ -10,6 +10,7 @@ import dataclasses
 import itertools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -37,7 +38,11 @@ from tenantry.ledger.service import Leg
 from tenantry.operators import service as operators
 from tenantry.operators.models import SponsorOperator
 from tenantry.settings import Settings
+from tenantry.tariffs.models import UsageKind
 from tenantry.tenants.models import SubscriptionType, Tenant
+from tenantry.usage import repository as usage_repo
+from tenantry.usage.rollups import add_to_rollups
+from tenantry.usage.models import UsageRecord
 from tests.fixtures.database import TABLES
 from tests.fixtures.factories import (
     Actor,
@@ -107,6 +112,24 @@ class TenantSpec:
     credit_limit: Decimal
     threshold: Decimal | None
     endpoints: list[int]  # one customer per entry, with that many endpoints
+    # Transfers onto the tenant's account (even) or its first customer's (odd): (amount,
+    # kind, with description, reference, actor and impersonated tenant?).
+    transfers: tuple[tuple[Decimal, TransactionKind, bool], ...] = ()
+    # Usage of each of its endpoints: (kind, quantity, day of January 2026).
+    usage: tuple[tuple[UsageKind, Decimal, int], ...] = ()
+
+
+TRANSFER_KINDS = [TransactionKind.TOP_UP, TransactionKind.CREDIT, TransactionKind.DEBIT]
+transfers = st.tuples(
+    st.decimals(min_value=Decimal("-20"), max_value=Decimal("50"), places=2),
+    st.sampled_from(TRANSFER_KINDS),
+    st.booleans(),
+)
+usages = st.tuples(
+    st.sampled_from(list(UsageKind)),
+    st.decimals(min_value=Decimal(0), max_value=Decimal("99.5"), places=3),
+    st.integers(1, 4),
+)
 
 
 @dataclass(frozen=True)
@@ -124,6 +147,8 @@ tenant_specs = st.builds(
     st.sampled_from([Decimal(0), Decimal("10"), Decimal("100.5")]),
     st.none() | st.sampled_from([Decimal("5"), Decimal("1000")]),
     st.lists(st.integers(0, 3), max_size=3),
+    st.lists(transfers, max_size=3).map(tuple),
+    st.lists(usages, max_size=3).map(tuple),
 )
 trees = st.builds(
     TreeSpec,
@@ -193,6 +218,69 @@ async def _customers(
                         sponsor_operator_id=operator.id,
                     ),
                 )
+
+
+async def _history(
+    db: Database, root: Tenant, root_admin: Actor, tenant: Tenant, spec: TenantSpec
+) -> None:
+    """Transfers onto the tenant's and its first customer's accounts (the system side is
+    never read), some with a description, a reference, an actor and an impersonation."""
+    async with db.write() as session:
+        own = await ledger_repo.tenant_account(session, tenant.id)
+        assert own is not None
+        customer = await session.scalar(
+            sa.select(Customer.account_id).where(Customer.tenant_id == tenant.id).limit(1)
+        )
+        funding = await ledger_repo.system_account(
+            session, root_tenant_id=root.id, purpose=SystemPurpose.FUNDING, currency=own.currency
+        )
+        for n, (amount, kind, detailed) in enumerate(spec.transfers):
+            account = own.id if n % 2 == 0 or customer is None else customer
+            await ledger.post_transfer(
+                session,
+                tenant_id=root.id,
+                kind=kind,
+                legs=[Leg(account, amount, kind), Leg(funding.id, -amount, kind)],
+                description=f"transfer {n}" if detailed else None,
+                reference=f"ref-{n}" if detailed else None,
+                actor_user_id=root_admin.user.id if detailed else None,
+                impersonated_tenant_id=tenant.id if detailed else None,
+            )
+
+
+_events = itertools.count(1)
+
+
+async def _usage(db: Database, tenant: Tenant, spec: TenantSpec) -> None:
+    """Usage records of each of the tenant's endpoints, charged at every level above it."""
+    async with db.write() as session:
+        endpoints = (
+            await session.execute(
+                sa.select(Endpoint.id, Endpoint.customer_id).where(Endpoint.tenant_id == tenant.id)
+            )
+        ).all()
+        records = [
+            UsageRecord(
+                tenant_id=tenant.id,
+                customer_id=customer_id,
+                endpoint_id=endpoint_id,
+                kind=kind,
+                quantity=quantity,
+                depth=tenant.depth,
+                charges=[
+                    quantity * Decimal("0.01") * (level + 1) for level in range(tenant.depth + 1)
+                ],
+                occurred_at=datetime(2026, 1, day, 12, tzinfo=UTC),
+                event_id=f"e{next(_events)}",
+            )
+            for endpoint_id, customer_id in endpoints
+            for kind, quantity, day in spec.usage
+        ]
+        if records:
+            # As ingestion stores them: in their month's partition, and in the daily rollups.
+            await usage_repo.ensure_partitions(session, [r.occurred_at for r in records])
+            new_ids = await usage_repo.insert_records(session, records)
+            await add_to_rollups(session, list(new_ids.values()))
 
 
 async def _limits(db: Database, tenant: Tenant, spec: TenantSpec) -> None:
@@ -267,6 +355,20 @@ async def _make_managed(
             "mutation($id: ID!) { updateTenant(input: {id: $id, partnerAccess: true}) { tenant { id } userErrors { code } } }",
             id=gid("Tenant", row.id),
         )
+    # Its workspace: customers, usage and a transfer the partner sees only with access.
+    workspace = TenantSpec(
+        0,
+        row.currency,
+        None,
+        Decimal(0),
+        None,
+        [2],
+        ((Decimal("3"), TransactionKind.TOP_UP, True),),
+        ((UsageKind.DATA, Decimal("7.5"), 2),),
+    )
+    await _customers(db, root, root_admin, row, workspace)
+    await _history(db, root, root_admin, row, workspace)
+    await _usage(db, row, workspace)
     built.tenants.append(row)
     built.actors.append(managed_admin)
     # A sub-tenant under the managed tenant: in its scope, and in its partner's with access.
@@ -289,6 +391,8 @@ async def build_tree(db: Database, gql: GraphQLClient, spec: TreeSpec) -> Built:
             await _fund(db, root, tenant, t.balance)
         await _limits(db, tenant, t)
         await _customers(db, root, root_admin, tenant, t)
+        await _history(db, root, root_admin, tenant, t)
+        await _usage(db, tenant, t)
         role = Role.ADMIN if i % 2 == 0 else Role.VIEWER
         built.actors.append(await create_actor(db, root, root_admin, tenant, role))
     if spec.partner is not None and spec.partner < len(built.tenants):
@@ -357,6 +461,33 @@ TARIFF_PARTS = [
     "__typename",
     "monthlyFeePerEndpoint { ...M }",
 ]
+TRANSACTION_KINDS = [k.value for k in TransactionKind]
+TRANSACTION_PARTS = [
+    "id",
+    "kind",
+    "createdAt",
+    "__typename",
+    "description",
+    "reference",
+    "amount { ...M }",
+    f"balanceAfter {{ {MONEY} }}",
+]
+# Postings are made now; the bounds include them or not, with and without offsets.
+MOMENTS = [
+    None,
+    None,
+    "2000-01-01T00:00:00Z",
+    "2000-01-01T00:00:00+05:30",
+    (datetime.now(UTC) - timedelta(days=1)).isoformat(),
+    (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0).isoformat(),
+    "2100-01-01T00:00:00-02:00",
+    "2100-01-01T00:00:00",
+]
+# Usage is in January 2026, days 1 to 4 at noon.
+WINDOW_STARTS = ["2025-12-01T00:00:00Z", "2026-01-02T12:00:00+00:00", "2026-01-03T08:30:00-03:00"]
+WINDOW_ENDS = ["2026-01-03T12:00:00Z", "2026-02-01T00:00:00+01:00", "2026-01-03T12:00:00.500000Z"]
+TOTAL_PARTS = ["kind", "quantity", "cost { ...M }", "revenue { amount }", "__typename"]
+ROW_PARTS = ["kind", "quantity", "cost { amount currency }", "__typename"]
 USER_SCALARS = ["id", "email", "name", "role", "createdAt", "__typename"]
 
 
@@ -406,8 +537,9 @@ class Selection:
         if depth > 0 and self.draw(st.integers(0, 2)) == 0:
             parts.append(self.part(lambda: self.connection("managedTenants", depth - 1)))
         if self.draw(st.booleans()):
-            account = self.draw(st.lists(st.sampled_from(ACCOUNT_PARTS), min_size=1, max_size=4))
-            parts.append(self.part(lambda: f"{self.alias('account')} {{ {' '.join(account)} }}"))
+            parts.append(self.part(lambda: f"{self.alias('account')} {{ {self.account(depth)} }}"))
+        if self.draw(st.integers(0, 2)) == 0:
+            parts.append(self.part(lambda: self.usage(depth, tenant=True)))
         if self.draw(st.booleans()):
             parts.append(self.part(lambda: self.connection("customers", depth, node=self.customer)))
         if self.draw(st.integers(0, 2)) == 0:
@@ -435,12 +567,66 @@ class Selection:
             parts.append(f"{self.alias('tenant')} {{ {self.tenant(0)} }}")
         return " ".join(parts)
 
+    def account(self, depth: int) -> str:
+        parts = self.draw(st.lists(st.sampled_from(ACCOUNT_PARTS), min_size=1, max_size=4))
+        if self.draw(st.integers(0, 2)) == 0:
+            extra = []
+            kinds = self.draw(st.lists(st.sampled_from(TRANSACTION_KINDS), max_size=3))
+            if kinds:
+                extra.append(f"kinds: [{', '.join(kinds)}]")
+            for bound in ("from", "to"):
+                moment = self.draw(st.sampled_from(MOMENTS))
+                if moment is not None:
+                    extra.append(f'{bound}: "{moment}"')
+                    # Without an offset, the resolver path answers.
+                    self.valid &= moment[-6] in "+-" or moment.endswith("Z")
+            parts.append(self.connection("transactions", depth, extra, node=self.transaction))
+        return " ".join(parts)
+
+    def transaction(self, depth: int) -> str:
+        fields = self.draw(st.lists(st.sampled_from(TRANSACTION_PARTS), min_size=1, max_size=5))
+        parts = [self.alias(f) for f in fields]
+        if self.draw(st.integers(0, 3)) == 0:
+            parts.append(f"{self.alias('actor')} {{ {self.user(0)} }}")
+        if self.draw(st.integers(0, 3)) == 0:
+            parts.append(f"{self.alias('impersonatedTenant')} {{ {self.tenant(0)} }}")
+        return " ".join(parts)
+
+    def usage(self, depth: int, *, tenant: bool = False) -> str:
+        """A UsageSummary of a tenant, a customer or an endpoint."""
+        since = self.draw(st.sampled_from(WINDOW_STARTS))
+        until = self.draw(st.sampled_from(WINDOW_ENDS))
+        arguments = [f'from: "{since}"', f'to: "{until}"']
+        subtree = True
+        if tenant and self.draw(st.booleans()):
+            subtree = self.draw(st.booleans())
+            arguments.append(f"includeDescendants: {str(subtree).lower()}")
+        parts = self.draw(st.lists(st.sampled_from(["from", "to", "__typename"]), max_size=2))
+        if self.draw(st.booleans()):
+            total = self.draw(st.lists(st.sampled_from(TOTAL_PARTS), min_size=1, max_size=4))
+            parts.append(f"{self.alias('totals')} {{ {' '.join(total)} }}")
+        if not parts or self.draw(st.booleans()):
+            row = self.draw(st.lists(st.sampled_from(ROW_PARTS), min_size=1, max_size=3))
+            # A tenant's subtree may hold endpoints the caller cannot see (a partner's
+            # managed tenants): the resolver path then fails, so it is not asked.
+            if (not tenant or not subtree) and self.draw(st.booleans()):
+                row.append(f"endpoint {{ {self.endpoint(0)} }}")
+            page = self.page_arguments(keys=40)
+            call = "endpoints" + (f"({', '.join(page)})" if page else "")
+            pieces = ["__typename"] if self.draw(st.booleans()) else []
+            if self.draw(st.booleans()):
+                pieces.append("pageInfo { hasNextPage hasPreviousPage startCursor endCursor }")
+            pieces.append(f"edges {{ cursor node {{ {' '.join(row)} }} }}")
+            parts.append(f"{self.alias(call)} {{ {' '.join(pieces)} }}")
+        return f"a{next(self.aliases)}: usage({', '.join(arguments)}) {{ {' '.join(parts)} }}"
+
     def customer(self, depth: int) -> str:
         fields = self.draw(st.lists(st.sampled_from(CUSTOMER_SCALARS), min_size=1, max_size=4))
         parts = [self.alias(f) for f in fields]
         if self.draw(st.integers(0, 2)) == 0:
-            account = self.draw(st.lists(st.sampled_from(ACCOUNT_PARTS), min_size=1, max_size=3))
-            parts.append(f"{self.alias('account')} {{ {' '.join(account)} }}")
+            parts.append(f"{self.alias('account')} {{ {self.account(depth)} }}")
+        if self.draw(st.integers(0, 3)) == 0:
+            parts.append(self.usage(depth))
         if depth > 0 and self.draw(st.integers(0, 3)) == 0:
             parts.append(f"{self.alias('tenant')} {{ {self.tenant(0)} }}")
         if self.draw(st.integers(0, 3)) > 0:
@@ -452,15 +638,17 @@ class Selection:
         parts = [self.alias(f) for f in fields]
         if depth > 0 and self.draw(st.integers(0, 3)) == 0:
             parts.append(f"{self.alias('customer')} {{ {self.customer(0)} }}")
+        if depth > 0 and self.draw(st.integers(0, 3)) == 0:
+            parts.append(self.usage(depth))
         return " ".join(parts)
 
-    def page_arguments(self) -> list[str]:
+    def page_arguments(self, keys: int = 12) -> list[str]:
         arguments = []
         first = self.draw(st.sampled_from([None, 0, 1, 2, 5, 100]))
         if first is not None:
             arguments.append(f"first: {first}")
         if self.draw(st.booleans()):
-            arguments.append(f'after: "{encode_cursor(self.draw(st.integers(1, 12)))}"')
+            arguments.append(f'after: "{encode_cursor(self.draw(st.integers(1, keys)))}"')
         return arguments
 
     def connection(
@@ -533,8 +721,10 @@ class Selection:
         if "Tenant" not in kinds:
             self.valid = valid
         if self.draw(st.booleans()):
-            account = self.draw(st.lists(st.sampled_from(ACCOUNT_PARTS), min_size=1, max_size=4))
-            parts.append(f"... on Account {{ {' '.join(account)} }}")
+            valid = self.valid
+            parts.append(f"... on Account {{ {self.account(1)} }}")
+            if "Account" not in kinds:
+                self.valid = valid
         if self.draw(st.booleans()):
             parts.append(f"... on Customer {{ {self.customer(1)} }}")
         if self.draw(st.booleans()):
@@ -703,6 +893,86 @@ async def test_customers_endpoints_and_users_answer_alike_for_every_caller(
         "amount": "1.50",
         "currency": "EUR",
     }
+
+
+HISTORY = """
+fragment M on Money { amount currency }
+fragment X on AccountTransaction { id kind createdAt __typename description reference
+  amount { ...M } balanceAfter { ...M } actor { id email } impersonatedTenant { id moniker } }
+fragment A on Account {
+  all: transactions(first: 10) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { ...X } } }
+  page: transactions(first: 2, after: $after) { totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id } } }
+  credits: transactions(first: 5, kinds: [CREDIT, TOP_UP], from: "2000-01-01T00:00:00+02:00", to: $to) {
+    totalCount edges { node { kind amount { amount } } } }
+}
+fragment U on UsageSummary { from to __typename
+  totals { kind quantity cost { ...M } revenue { ...M } __typename }
+  endpoints(first: 2) { __typename pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { kind quantity cost { ...M } __typename } } }
+  more: endpoints(first: 5, after: $key) { edges { cursor node { kind quantity endpoint { id name } } } } }
+query($after: String!, $key: String!, $to: DateTime!) {
+  tenants(first: 12) { edges { node { moniker
+    account { ...A }
+    usage(from: "2025-12-31T22:00:00-02:00", to: "2026-01-03T12:00:00.500000Z") { ...U }
+    own: usage(from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z", includeDescendants: false) {
+      ...U }
+    customers(first: 2) { edges { node { account { ...A }
+      usage(from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z") { ...U }
+      endpoints(first: 3) { edges { node { id usage(from: "2026-01-02T00:00:00Z", to: "2026-01-04T00:00:00Z") { ...U } } } }
+    } } } } } }
+}
+"""
+
+
+async def test_transactions_and_usage_answer_alike_for_every_caller(
+    db: Database, paths: Paths
+) -> None:
+    """Account.transactions (pages, cursors, filters, the transaction's fields) and usage
+    summaries of tenants, customers and endpoints, for each kind of caller (including a
+    partner admin on managed tenants with and without partner access)."""
+    moves = (
+        (Decimal("10"), TransactionKind.TOP_UP, True),
+        (Decimal("-2.5"), TransactionKind.DEBIT, False),
+        (Decimal("4"), TransactionKind.CREDIT, True),
+        (Decimal("1"), TransactionKind.TOP_UP, False),
+        (Decimal("3"), TransactionKind.CREDIT, False),
+    )
+    used = (
+        (UsageKind.DATA, Decimal("10.5"), 1),
+        (UsageKind.SMS, Decimal("3"), 2),
+        (UsageKind.VOICE, Decimal("61"), 3),
+        (UsageKind.DATA, Decimal("0.25"), 3),
+    )
+    spec = TenantSpec(0, "EUR", None, Decimal(0), None, [3, 1], moves, used)
+    tree = TreeSpec(
+        [spec, dataclasses.replace(spec, parent=1), dataclasses.replace(spec, parent=2)],
+        partner=1,
+        managed_access=[True, False],
+    )
+    built = await build_tree(db, paths.resolver, tree)
+    variables = {
+        "after": encode_cursor(9),
+        "key": encode_cursor(20),
+        "to": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+    }
+    seen = []
+    for actor in built.actors:
+        path, compiled, resolver = await paths.both(HISTORY, variables, actor.token)
+        assert "errors" not in resolver, resolver["errors"]
+        assert compiled == resolver
+        assert path == "compiled"
+        nodes = [e["node"] for e in resolver["data"]["tenants"]["edges"]]
+        seen.append(
+            (
+                sum(len(n["account"]["all"]["edges"]) for n in nodes if n["account"]),
+                sum(len(n["usage"]["totals"]) for n in nodes),
+            )
+        )
+    # The platform admin sees every tenant's history and usage; others some, none empty.
+    assert seen[0][0] > seen[-1][0] > 0
+    assert seen[0][1] > seen[-1][1] > 0
 
 
 async def test_a_request_with_a_token_is_two_round_trips_at_the_connection(

@@ -37,21 +37,15 @@ FALLBACK_FIELDS = {
     "Tenant.sponsorOperators",
     "Tenant.supportPlan",
     "Tenant.tenantPlan",
-    "Tenant.usage",
-    "Account.transactions",
     "Tariff.rates",
     "Customer.topUpUrl",
-    "Customer.usage",
     "Endpoint.sponsorOperator",
-    "Endpoint.usage",
 }
 # Types with no compiled field at all (reached only through fallback fields).
 FALLBACK_TYPES = {
-    "AccountTransaction",
     "ApiToken",
     "AuditEvent",
     "BillingEntity",
-    "EndpointUsage",
     "FeeRun",
     "Impersonation",
     "Invoice",
@@ -61,8 +55,6 @@ FALLBACK_TYPES = {
     "SponsorOperator",
     "TariffRate",
     "UsageReport",
-    "UsageSummary",
-    "UsageTotal",
 }
 
 

@@ -284,13 +284,15 @@ async def postings_by_ids(session: AsyncSession, scope: Scope, ids: Sequence[int
     return list((await session.scalars(stmt)).all())
 
 
-def _posting_filters(
+def posting_filters(
     scope: Scope,
     kinds: Sequence[TransactionKind] | None,
-    since: datetime | None,
-    until: datetime | None,
+    since: datetime | sa.ColumnElement[datetime] | None,
+    until: datetime | sa.ColumnElement[datetime] | None,
 ) -> list[sa.ColumnElement[bool]]:
-    """``since`` is inclusive, ``until`` exclusive, so adjacent ranges never overlap."""
+    """Filter on ``postings``: an account's history as readers see it (the compiled read
+    path passes bound parameters for the times). ``since`` is inclusive, ``until``
+    exclusive, so adjacent ranges never overlap."""
     where = [scope.owned_by_visible_tenant(Posting.tenant_id)]
     if kinds is not None:
         where.append(Posting.kind.in_(kinds))
@@ -317,7 +319,7 @@ async def posting_pages(  # noqa: PLR0917 - the posting loaders pass filters pos
         Posting.account_id,
         account_ids,
         page,
-        *_posting_filters(scope, kinds, since, until),
+        *posting_filters(scope, kinds, since, until),
         descending=True,
     )
 
@@ -331,7 +333,7 @@ async def posting_counts(  # noqa: PLR0917 - as posting_pages
     until: datetime | None,
 ) -> dict[int, int]:
     return await counts_by_key(
-        session, Posting.account_id, account_ids, *_posting_filters(scope, kinds, since, until)
+        session, Posting.account_id, account_ids, *posting_filters(scope, kinds, since, until)
     )
 
 

@@ -15,9 +15,8 @@ from tenantry.core.pagination import Page, PageRequest
 from tenantry.customers.models import Customer, Endpoint
 from tenantry.db.paging import any_of
 from tenantry.tariffs.models import UsageKind
+from tenantry.usage import queries
 from tenantry.usage.models import UsageRecord
-from tenantry.usage.placements import charges_at, tenant_parts
-from tenantry.usage.rollups import usage_totals_select
 
 
 @dataclass(frozen=True)
@@ -193,8 +192,8 @@ async def totals(
     session: AsyncSession, owners: Sequence[UsageOwner], window: Window
 ) -> dict[tuple[UsageOwner, str], Sums]:
     """Quantity, cost and revenue per (owner, usage kind); one statement for owners that
-    share a kind and a subtree flag, however many there are. A tenant's come from the daily
-    rollups and the partial days at the window's edges (rollups.usage_totals_select)."""
+    share a kind and a subtree flag, however many there are (``queries.tenant_totals``
+    per owner, laterally: a tenant's from the daily rollups and its edges' records)."""
     if not owners:
         return {}
     first = owners[0]
@@ -204,30 +203,18 @@ async def totals(
         .render_derived(name="o", with_types=False)
     )
     if first.kind == "tenant":
-        usage = usage_totals_select(ids.c.id, window.since, window.until, first.subtree).lateral(
-            "usage"
-        )
-        stmt = (
-            sa.select(ids.c.id, usage.c.kind, usage.c.quantity, usage.c.cost, usage.c.revenue)
-            .select_from(ids)
-            .join(usage, sa.true())
+        per_owner = queries.tenant_totals(
+            ids.c.id,
+            window.since,
+            window.until,
+            include_descendants=first.subtree,
         )
     else:
-        column = UsageRecord.customer_id if first.kind == "customer" else UsageRecord.endpoint_id
-        cost, revenue = charges_at(None)
-        stmt = (
-            sa.select(
-                ids.c.id,
-                UsageRecord.kind,
-                sa.func.sum(UsageRecord.quantity),
-                sa.func.coalesce(sa.func.sum(cost), 0),
-                sa.func.coalesce(sa.func.sum(revenue), 0),
-            )
-            .select_from(ids)
-            .join(UsageRecord, column == ids.c.id)
-            .where(window.of(UsageRecord.occurred_at))
-            .group_by(ids.c.id, UsageRecord.kind)
-        )
+        per_owner = queries.owner_totals(first.kind, ids.c.id, window.since, window.until)
+    sums = per_owner.lateral("s")
+    stmt = sa.select(
+        ids.c.id, sums.c.kind, sums.c.quantity, sums.c.cost, sums.c.revenue
+    ).select_from(ids.join(sums, sa.true()))
     by_id = {o.id: o for o in owners}
     return {
         (by_id[oid], str(k)): Sums(q, cost_sum, revenue_sum)
@@ -238,25 +225,10 @@ async def totals(
 def records_with_cost(owner: UsageOwner, window: Window) -> sa.Subquery:
     """The owner's records in the window (``endpoint_id``, ``kind``, ``quantity``,
     ``cost``: what the owner paid for each), for per-endpoint sums (reads and reports)."""
-    parts: list[tuple[sa.ColumnElement[bool], sa.FromClause | None, sa.ColumnElement[Decimal]]]
-    if owner.kind != "tenant":
-        column = UsageRecord.customer_id if owner.kind == "customer" else UsageRecord.endpoint_id
-        parts = [(column == owner.id, None, charges_at(None)[0])]
-    else:
-        owner_id = sa.literal(owner.id, sa.BigInteger)
-        depth = sa.literal(owner.depth, sa.SmallInteger)
-        parts = [
-            (part.condition, part.table, charges_at(part.level)[0])
-            for part in tenant_parts(owner_id, depth, owner.subtree)
-        ]
-    selects = []
-    for condition, table, cost in parts:
-        stmt = sa.select(
-            UsageRecord.endpoint_id, UsageRecord.kind, UsageRecord.quantity, cost.label("cost")
-        )
-        stmt = stmt.where(condition) if table is None else stmt.select_from(table).where(condition)
-        selects.append(stmt.where(window.of(UsageRecord.occurred_at)))
-    return sa.union_all(*selects).subquery("rated")
+    depth = owner.depth if owner.kind == "tenant" else None
+    return queries.rated_records(
+        owner.kind, owner.id, depth, subtree=owner.subtree, since=window.since, until=window.until
+    )
 
 
 @dataclass(frozen=True)
@@ -267,8 +239,7 @@ class EndpointUsageRow:
     cost: Decimal
 
 
-# Keys of endpoint usage rows: endpoint id * 3 + position of the kind (1-based) in this list.
-KIND_ORDER = ["DATA", "SMS", "VOICE"]
+KIND_ORDER = queries.KIND_ORDER
 
 
 def row_key(row: EndpointUsageRow) -> int:
@@ -279,25 +250,12 @@ async def endpoint_rows(
     session: AsyncSession, owner: UsageOwner, window: Window, page: PageRequest
 ) -> Page[EndpointUsageRow]:
     """Usage per endpoint and kind with what the owner paid for it, keyset-paged by ``row_key``."""
-    rated = records_with_cost(owner, window)
-    position = sa.func.array_position(
-        sa.cast(sa.literal(KIND_ORDER), ARRAY(sa.String)), sa.cast(rated.c.kind, sa.String)
+    stmt = queries.endpoint_rows(
+        records_with_cost(owner, window), after=page.after, limit=page.first + 1
     )
-    key = rated.c.endpoint_id * len(KIND_ORDER) + position
-    stmt = (
-        sa.select(
-            rated.c.endpoint_id,
-            rated.c.kind,
-            sa.func.sum(rated.c.quantity),
-            sa.func.coalesce(sa.func.sum(rated.c.cost), 0),
-        )
-        .group_by(rated.c.endpoint_id, rated.c.kind)
-        .order_by(sa.func.min(key))
-        .limit(page.first + 1)
-    )
-    if page.after is not None:
-        stmt = stmt.having(sa.func.min(key) > page.after)
-    rows = [EndpointUsageRow(e, str(k), q, c) for e, k, q, c in (await session.execute(stmt)).all()]
+    rows = [
+        EndpointUsageRow(e, str(k), q, c) for e, k, q, c, _ in (await session.execute(stmt)).all()
+    ]
     return Page(rows[: page.first], has_next=len(rows) > page.first)
 
 

@@ -19,3 +19,16 @@ def page(arguments: Mapping[str, Any], settings: Settings) -> Bound:
         return None
     after = request.after or 0
     return None, {"first": request.first, "after": after, "has_after": request.after is not None}
+
+
+# Above every id: "no cursor" on a newest-first page.
+NO_UPPER_BOUND = 2**63 - 1
+
+
+def page_newest_first(arguments: Mapping[str, Any], settings: Settings) -> Bound:
+    """``page`` for a connection in descending id order (``pages_by_key(descending=True)``)."""
+    bound = page(arguments, settings)
+    if bound is None:
+        return None
+    values = bound[1]
+    return None, {**values, "after": values["after"] if values["has_after"] else NO_UPPER_BOUND}

@@ -3,11 +3,12 @@
 from tenantry.api.compiler.planner import Binder, no_arguments
 from tenantry.api.compiler.sql import CONNECTION_FIELDS, EDGE_FIELDS, PAGE_INFO_FIELDS, FieldSQL
 from tenantry.api.schema_sql import QUERY
-from tenantry.api.types.account_sql import ACCOUNT
+from tenantry.api.types.account_sql import ACCOUNT, ACCOUNT_TRANSACTION
 from tenantry.api.types.catalog_sql import TARIFF
 from tenantry.api.types.customer_sql import CUSTOMER, ENDPOINT
 from tenantry.api.types.money_sql import MONEY
 from tenantry.api.types.tenant_sql import TENANT
+from tenantry.api.types.usage_sql import ENDPOINT_USAGE, USAGE_SUMMARY, USAGE_TOTAL
 from tenantry.api.types.user_sql import USER, VIEWER
 
 TYPES: dict[str, dict[str, FieldSQL]] = {
@@ -15,11 +16,15 @@ TYPES: dict[str, dict[str, FieldSQL]] = {
     "Viewer": VIEWER,
     "Tenant": TENANT,
     "Account": ACCOUNT,
+    "AccountTransaction": ACCOUNT_TRANSACTION,
     "Money": MONEY,
     "Customer": CUSTOMER,
     "Endpoint": ENDPOINT,
     "User": USER,
     "Tariff": TARIFF,
+    "UsageSummary": USAGE_SUMMARY,
+    "UsageTotal": USAGE_TOTAL,
+    "EndpointUsage": ENDPOINT_USAGE,
 }
 
 

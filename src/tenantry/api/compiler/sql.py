@@ -8,6 +8,7 @@ scalar subselect; a connection is a correlated subselect over a keyset page (see
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -110,6 +111,8 @@ def _type_of(value: Any) -> sa.types.TypeEngine[Any]:
         return sa.BigInteger()
     if isinstance(value, str):
         return sa.Text()
+    if isinstance(value, datetime):
+        return sa.DateTime(timezone=True)
     if isinstance(value, list) and all(isinstance(v, int) for v in value):
         return ARRAY(sa.BigInteger())
     raise TypeError(f"no SQL type for a parameter of type {type(value).__name__}")
@@ -170,8 +173,10 @@ def connection(
     *,
     match: Callable[[Any], sa.ColumnElement[bool]] | None = None,
     correlate: Any = None,
+    newest_first: bool = False,
 ) -> sa.ColumnElement[Any]:
-    """A connection in id order, as ``api.relay.build_connection`` shapes it.
+    """A connection in id order (or ``newest_first``: descending ids, the cursor then
+    bounds from above), as ``api.relay.build_connection`` shapes it.
 
     ``where`` is written on ``model`` (repository and scope predicates); ``match`` ties a
     row (an alias of ``model``) to the parent row ``correlate``. The page holds ``first``
@@ -179,11 +184,12 @@ def connection(
     """
     first, after = b.param(field, "first"), b.param(field, "after")
     row = aliased(model)
+    row_id = row.id  # type: ignore[attr-defined]
     matched = [*all_on(row, where), *([match(row)] if match else [])]
-    filtered = [*matched, row.id > after]  # type: ignore[attr-defined]
-    order = row.id  # type: ignore[attr-defined]
+    filtered = [*matched, row_id < after if newest_first else row_id > after]
+    order = row_id.desc() if newest_first else row_id
     page_select = sa.select(row).where(*filtered).order_by(order).limit(first)
-    more_select = sa.select(order).where(*filtered).order_by(order).limit(first + 1)
+    more_select = sa.select(row_id).where(*filtered).order_by(order).limit(first + 1)
     count_select = sa.select(sa.func.count()).select_from(row).where(*matched)
     if correlate is not None:
         # The parent row sits several selects up: say so, or it joins the FROM list.
@@ -196,6 +202,7 @@ def connection(
 
     # Aggregates over the page (edges, cursors) make one row of it; nothing else reads it.
     aggregates = False
+    start, end = (sa.func.max, sa.func.min) if newest_first else (sa.func.min, sa.func.max)
 
     def part(child: PlannedField) -> sa.ColumnElement[Any]:
         nonlocal aggregates
@@ -212,7 +219,9 @@ def connection(
                     "node": lambda f: b.object(node_type, node, f.children),
                 },
             )
-            agg = sa.func.json_agg(edge).aggregate_order_by(node_id)
+            agg = sa.func.json_agg(edge).aggregate_order_by(
+                node_id.desc() if newest_first else node_id
+            )
             return sa.func.coalesce(agg, sa.text("'[]'::json"))
         assert child.name == "pageInfo"
         more = sa.select(sa.func.count()).select_from(more_select.subquery()).scalar_subquery()
@@ -221,8 +230,8 @@ def connection(
             {
                 "hasNextPage": lambda f: more > first,
                 "hasPreviousPage": lambda f: b.param(field, "has_after"),
-                "startCursor": lambda f: cursor(_aggregate(sa.func.min(node_id))),
-                "endCursor": lambda f: cursor(_aggregate(sa.func.max(node_id))),
+                "startCursor": lambda f: cursor(_aggregate(start(node_id))),
+                "endCursor": lambda f: cursor(_aggregate(end(node_id))),
             },
         )
 

@@ -21,8 +21,10 @@ from tenantry.api.compiler.sql import (
 from tenantry.api.types.account_sql import by as account_by
 from tenantry.api.types.catalog_sql import tariff_by
 from tenantry.api.types.tenant_sql import by as tenant_by
+from tenantry.api.types.usage_sql import Summary, summary, window_arguments
 from tenantry.customers import repository as customers_repo
 from tenantry.customers.models import Customer, Endpoint
+from tenantry.tenants.models import Tenant
 
 
 def customer_by(
@@ -50,6 +52,23 @@ def _endpoints(b: Build, c: Any, f: PlannedField) -> sa.ColumnElement[Any]:
     )
 
 
+def _usage(kind: str) -> FieldSQL:
+    """Usage of a customer or an endpoint, in its tenant's currency."""
+
+    def build(b: Build, row: Any, f: PlannedField) -> sa.ColumnElement[Any]:
+        # An alias of its own: a plain ``tenants`` would be correlated to an enclosing one.
+        tenant = aliased(Tenant)
+        currency = (
+            sa.select(tenant.currency)
+            .where(tenant.id == row.tenant_id)
+            .correlate_except(tenant)
+            .scalar_subquery()
+        )
+        return summary(b, Summary(kind, row.id, None, False, currency, f), f)
+
+    return FieldSQL(build, window_arguments)
+
+
 CUSTOMER: dict[str, FieldSQL] = {
     "id": FieldSQL(lambda b, c, f: global_id("Customer", c.id)),
     "name": column("name"),
@@ -62,6 +81,7 @@ CUSTOMER: dict[str, FieldSQL] = {
     "endpoints": FieldSQL(_endpoints, arguments.page),
     # Null when free, or when the caller may not read it (``tariff_by_id``).
     "tariff": FieldSQL(lambda b, c, f: tariff_by(b, f.children, lambda row: row.id == c.tariff_id)),
+    "usage": _usage("customer"),
 }
 
 ENDPOINT: dict[str, FieldSQL] = {
@@ -72,4 +92,5 @@ ENDPOINT: dict[str, FieldSQL] = {
     "customer": FieldSQL(
         lambda b, e, f: customer_by(b, f.children, lambda row: row.id == e.customer_id)
     ),
+    "usage": _usage("endpoint"),
 }

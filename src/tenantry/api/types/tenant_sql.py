@@ -19,6 +19,8 @@ from tenantry.api.compiler.sql import (
     null_if,
     on,
 )
+from tenantry.api.relay import UNKNOWN_ID
+from tenantry.api.types.usage_sql import Summary, summary, window_arguments
 from tenantry.auth import repository as auth_repo
 from tenantry.auth.models import User
 from tenantry.customers import repository as customers_repo
@@ -117,6 +119,13 @@ def _face_only(sql: FieldSQL, hidden: Callable[[Any], Any]) -> FieldSQL:
     )
 
 
+def _usage(b: Build, t: Any, f: PlannedField) -> sa.ColumnElement[Any]:
+    # Outside the workspace (a billing face), the resolver path's stand-in has no id.
+    owner = sa.case((_workspace(b, t), t.id), else_=UNKNOWN_ID)
+    depth = sa.func.cardinality(t.path) - 1
+    return summary(b, Summary("tenant", owner, depth, bool(f.shape), t.currency, f), f)
+
+
 TENANT: dict[str, FieldSQL] = {
     "id": FieldSQL(lambda b, t, f: global_id("Tenant", t.id)),
     "name": column("name"),
@@ -145,4 +154,5 @@ TENANT: dict[str, FieldSQL] = {
     "tariffs": FieldSQL(_tariffs, arguments.page),
     "tenantTariff": _tariff("tenant_tariff_id"),
     "defaultCustomerTariff": _tariff("default_customer_tariff_id"),
+    "usage": FieldSQL(_usage, window_arguments),
 }
