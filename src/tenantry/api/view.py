@@ -17,8 +17,9 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.types.unset import UNSET, UnsetType
 
-from tenantry.api.context import Context
+from tenantry.api.context import Context, bearer_token
 from tenantry.api.errors import RETRY_AFTER_SECONDS, SERVICE_UNAVAILABLE, error_response
+from tenantry.api.fast_reads import FastReads
 from tenantry.auth.principal import Principal
 from tenantry.auth.service import authenticate_on
 from tenantry.db.engine import Database
@@ -45,14 +46,6 @@ def _unavailable(data: GraphQLHTTPResponse | list[GraphQLHTTPResponse]) -> bool:
     )
 
 
-def _bearer(headers: Any) -> str | None:
-    value = headers.get("authorization") if headers is not None else None
-    if not isinstance(value, str):
-        return None
-    scheme, _, token = value.partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
-
-
 class TextWebSocket(ASGIWebSocketAdapter):
     """Sends every websocket message as a text frame, as graphql-transport-ws requires.
 
@@ -75,6 +68,7 @@ class GraphQLView(GraphQL[Context, None]):
     def __init__(self, schema: Any, settings: Settings) -> None:
         super().__init__(schema)
         self.settings = settings
+        self.fast_reads: FastReads | None = getattr(schema, "fast_reads", None)
         template = (Path(__file__).parent / "static" / "graphiql.html").read_text()
         self.ide_html = template.replace("{assets}", ASSETS_PATH)
 
@@ -94,13 +88,17 @@ class GraphQLView(GraphQL[Context, None]):
         if isinstance(response, Response):
             response.headers["X-Request-Id"] = request_id
         db = self.db(request)
+        token = bearer_token(request.headers)
+        # The fast path may have authenticated this token already.
+        known = getattr(request.state, "authenticated", None)
+        principal = known[1] if known and known[0] == token else await self.principal(db, token)
         return Context(
             request=request,
             response=response,
             db=db,
             settings=self.settings,
             request_id=request_id,
-            principal=await self.principal(db, _bearer(request.headers)),
+            principal=principal,
             jobs=getattr(request.app.state, "jobs", None),
         )
 
@@ -109,7 +107,7 @@ class GraphQLView(GraphQL[Context, None]):
         # {"Authorization": "Bearer ..."} in connection_init instead.
         if context.principal is None and context.connection_params:
             params = {k.lower(): v for k, v in context.connection_params.items()}
-            context.principal = await self.principal(context.db, _bearer(params))
+            context.principal = await self.principal(context.db, bearer_token(params))
         accept: UnsetType = UNSET
         return accept
 
@@ -164,6 +162,10 @@ class GraphQLView(GraphQL[Context, None]):
     ) -> Response | WebSocket:
         """Strawberry answers a malformed request in plain text; clients expect JSON."""
         try:
+            if self.fast_reads is not None and isinstance(request, Request):
+                fast = await self.fast_reads.answer(request, self.db(request))
+                if fast is not None:
+                    return fast
             return await super().run(request, context, root_value)
         except HTTPException as error:
             code = HTTP_ERROR_CODES.get(error.status_code, "BAD_REQUEST")
