@@ -2,6 +2,7 @@
 before, without Strawberry: with the same bytes as the normal path, and never where the
 normal path would refuse or answer otherwise."""
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -209,3 +210,31 @@ async def test_a_body_over_the_cap_is_refused_on_a_known_document(
         assert FAST_READS["answered"] == before
     assert big.status_code == 413
     assert big.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+async def test_the_reads_pool_keeps_the_connections_it_opens(database_url: str) -> None:
+    """Under concurrent reads the pool grows to its total (size plus overflow) and keeps
+    those connections: closing each extra one on return, and opening (and preparing every
+    statement on) a new one for the next request, cut HTTP reads to a tenth."""
+    db = Database.connect(database_url, pool_size=1, max_overflow=2)
+    assert db.reads is not None
+    opened: list[object] = []
+    sa.event.listen(db.reads.sync_engine, "connect", lambda *_: opened.append(1))
+    release = asyncio.Event()
+
+    async def read() -> None:
+        async with db.bare() as connection:
+            await release.wait()
+            await connection.fetchval("SELECT 1")
+
+    try:
+        for _ in range(3):
+            tasks = [asyncio.create_task(read()) for _ in range(3)]
+            await asyncio.sleep(0.2)
+            release.set()
+            await asyncio.gather(*tasks)
+            release.clear()
+        assert len(opened) == 3
+        assert db.reads.pool.checkedin() == 3  # type: ignore[attr-defined]
+    finally:
+        await db.dispose()
