@@ -61,8 +61,12 @@ class Paths:
     async def both(
         self, query: str, variables: dict[str, Any], token: str
     ) -> tuple[str | None, Any, Any]:
-        """The compiled path's answer (and which path gave it), and the resolver path's."""
+        """The compiled path's answer (and which path gave it), and the resolver path's.
+
+        The compiled side is asked twice: a document answered compiled once is answered by
+        the fast path (api/fast_reads.py) the next time, which must say the same."""
         compiled = await _outcome(self.compiled, query, variables, token)
+        assert await _outcome(self.compiled, query, variables, token) == compiled
         resolver = await _outcome(self.resolver, query, variables, token)
         # No path at all: refused before execution (validation, limits), on both sides.
         assert resolver[0] in ("resolver", None)
