@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from strawberry import relay
 
 from tenantry.api.compiler.extension import PATH_HEADER
+from tenantry.api.fast_reads import FAST_READS
 from tenantry.app import create_app
 from tenantry.auth.models import Role, User
 from tenantry.core.pagination import encode_cursor
@@ -41,8 +42,8 @@ from tenantry.settings import Settings
 from tenantry.tariffs.models import UsageKind
 from tenantry.tenants.models import SubscriptionType, Tenant
 from tenantry.usage import repository as usage_repo
-from tenantry.usage.rollups import add_to_rollups
 from tenantry.usage.models import UsageRecord
+from tenantry.usage.rollups import add_to_rollups
 from tests.fixtures.database import TABLES
 from tests.fixtures.factories import (
     Actor,
@@ -65,8 +66,12 @@ class Paths:
     async def both(
         self, query: str, variables: dict[str, Any], token: str
     ) -> tuple[str | None, Any, Any]:
-        """The compiled path's answer (and which path gave it), and the resolver path's."""
+        """The compiled path's answer (and which path gave it), and the resolver path's.
+
+        The compiled side is asked twice: a document answered compiled once is answered by
+        the fast path (api/fast_reads.py) the next time, which must say the same."""
         compiled = await _outcome(self.compiled, query, variables, token)
+        assert await _outcome(self.compiled, query, variables, token) == compiled
         resolver = await _outcome(self.resolver, query, variables, token)
         # No path at all: refused before execution (validation, limits), on both sides.
         assert resolver[0] in ("resolver", None)
@@ -980,7 +985,8 @@ async def test_a_request_with_a_token_is_two_round_trips_at_the_connection(
 ) -> None:
     """Counted at the asyncpg connections of both pools, for whole HTTP requests: the token
     lookup and the compiled read are one statement each, with no BEGIN, ROLLBACK or ping
-    around them."""
+    around them; on the normal path (a document seen for the first time) and on the fast
+    path (the same document again)."""
     db = Database.connect(database_url, pool_size=2, max_overflow=0)
     assert db.reads is not None
     sent: list[str] = []
@@ -992,23 +998,28 @@ async def test_a_request_with_a_token_is_two_round_trips_at_the_connection(
     sa.event.listen(db.engine.sync_engine, "connect", log_queries)
     app = create_app(Settings(database_url=database_url, compiled_reads=True), db=db, jobs=jobs)
     query = "{ viewer { tenant { name subTenants { edges { node { name account { balance { amount } } } } } } } }"
+    token = world.a1_admin.token
     try:
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://testserver"
         ) as http:
             gql = GraphQLClient(http)
             # The first request opens the connections (the driver's set-up queries).
-            await gql.post(query, token=world.a1_admin.token)
+            await gql.post(query, token=token)
             sent.clear()
-            for _ in range(3):
-                response = await gql.post(query, token=world.a1_admin.token)
+            fast = FAST_READS["answered"]
+            # New documents each time (another alias): the normal path, through Strawberry.
+            # Then one of them again and again: the fast path.
+            for alias in ("x", "y", "z", "z", "z"):
+                response = await gql.post(query.replace("name", f"{alias}: name", 1), token=token)
                 assert response.headers[PATH_HEADER] == "compiled"
                 assert response.json()["data"]["viewer"]["tenant"]["subTenants"]["edges"] == [
                     {"node": {"name": "A1X", "account": {"balance": {"amount": "0.00"}}}}
                 ]
+            assert FAST_READS["answered"] == fast + 2
     finally:
         await db.dispose()
-    assert len(sent) == 6
+    assert len(sent) == 10
     assert all(q.startswith("SELECT users.id AS user_id,") for q in sent[0::2])
     assert all(q.startswith("SELECT CAST(json_build_object(") for q in sent[1::2])
 

@@ -14,6 +14,15 @@ from tenantry.db.engine import Database
 from tenantry.settings import Settings
 
 
+def bearer_token(headers: Any) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header (any case of "Bearer")."""
+    value = headers.get("authorization") if headers is not None else None
+    if not isinstance(value, str):
+        return None
+    scheme, _, token = value.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
 @dataclass
 class Context:
     request: Request | WebSocket

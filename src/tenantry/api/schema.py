@@ -5,8 +5,10 @@ from graphql import GraphQLError
 from strawberry import relay
 from strawberry.types import ExecutionContext
 
+from tenantry.api.compiler.executor import ReadCompiler
 from tenantry.api.compiler.extension import compiled_reads
 from tenantry.api.errors import ClientError, log_unexpected
+from tenantry.api.fast_reads import FastReads
 from tenantry.api.info import Info
 from tenantry.api.limits import schema_extensions
 from tenantry.api.mutations.catalog import CatalogMutations
@@ -121,6 +123,9 @@ class Mutation(
 
 
 class TenantrySchema(strawberry.Schema):
+    # Set by build_schema: the HTTP view answers documents the compiled path knows with it.
+    fast_reads: FastReads | None = None
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -129,7 +134,9 @@ class TenantrySchema(strawberry.Schema):
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
-    return TenantrySchema(
+    compiler = ReadCompiler(settings)
+    fast_reads = FastReads(settings, compiler)
+    schema = TenantrySchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -138,7 +145,9 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             NoteOperation,
             *([OperationTracing] if tracing_enabled() else []),
             *schema_extensions(settings),
-            compiled_reads(settings),
+            compiled_reads(compiler, fast_reads.remember),
         ],
         scalar_overrides=SCALAR_OVERRIDES,
     )
+    schema.fast_reads = fast_reads
+    return schema

@@ -16,8 +16,9 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.types.unset import UNSET, UnsetType
 
-from tenantry.api.context import Context
+from tenantry.api.context import Context, bearer_token
 from tenantry.api.errors import RETRY_AFTER_SECONDS, SERVICE_UNAVAILABLE, error_response
+from tenantry.api.fast_reads import FastReads
 from tenantry.auth.principal import Principal
 from tenantry.auth.service import authenticate_on
 from tenantry.db.engine import Database
@@ -53,14 +54,6 @@ def _first_error_code(data: GraphQLHTTPResponse | list[GraphQLHTTPResponse]) -> 
     return None
 
 
-def _bearer(headers: Any) -> str | None:
-    value = headers.get("authorization") if headers is not None else None
-    if not isinstance(value, str):
-        return None
-    scheme, _, token = value.partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
-
-
 class TextWebSocket(ASGIWebSocketAdapter):
     """Sends every websocket message as a text frame, as graphql-transport-ws requires.
 
@@ -83,6 +76,7 @@ class GraphQLView(GraphQL[Context, None]):
     def __init__(self, schema: Any, settings: Settings) -> None:
         super().__init__(schema)
         self.settings = settings
+        self.fast_reads: FastReads | None = getattr(schema, "fast_reads", None)
         template = (Path(__file__).parent / "static" / "graphiql.html").read_text()
         self.ide_html = template.replace("{assets}", ASSETS_PATH)
 
@@ -101,7 +95,10 @@ class GraphQLView(GraphQL[Context, None]):
         # Given by ObserveRequests (api/observe.py), which answers with it in X-Request-Id.
         request_id = request.scope.get("state", {}).get("request_id") or request_id_from(None)
         db = self.db(request)
-        principal = await self.principal(db, _bearer(request.headers))
+        token = bearer_token(request.headers)
+        # The fast path may have authenticated this token already.
+        known = getattr(request.state, "authenticated", None)
+        principal = known[1] if known and known[0] == token else await self.principal(db, token)
         if principal is not None:
             note_request(tenant=str(principal.tenant_id), user=str(principal.user_id))
         return Context(
@@ -119,7 +116,7 @@ class GraphQLView(GraphQL[Context, None]):
         # {"Authorization": "Bearer ..."} in connection_init instead.
         if context.principal is None and context.connection_params:
             params = {k.lower(): v for k, v in context.connection_params.items()}
-            context.principal = await self.principal(context.db, _bearer(params))
+            context.principal = await self.principal(context.db, bearer_token(params))
             if context.principal is not None:
                 principal = context.principal
                 note_request(tenant=str(principal.tenant_id), user=str(principal.user_id))
@@ -181,6 +178,10 @@ class GraphQLView(GraphQL[Context, None]):
     ) -> Response | WebSocket:
         """Strawberry answers a malformed request in plain text; clients expect JSON."""
         try:
+            if self.fast_reads is not None and isinstance(request, Request):
+                fast = await self.fast_reads.answer(request, self.db(request))
+                if fast is not None:
+                    return fast
             return await super().run(request, context, root_value)
         except HTTPException as error:
             code = HTTP_ERROR_CODES.get(error.status_code, "BAD_REQUEST")

@@ -72,11 +72,26 @@ class ReadCompiler:
         principal: Principal,
     ) -> tuple[Statement, list[Any]] | None:
         """The statement and its arguments, or None: the resolver path answers."""
-        plan = Planner(schema, self.settings, binder_of).plan(document, operation_name, variables)
-        if plan is None:
-            return None
+        plan = self.plan(schema, document, operation_name, variables)
+        return None if plan is None else self.bind(plan, principal)
+
+    def plan(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        operation_name: str | None,
+        variables: dict[str, Any] | None,
+    ) -> Plan | None:
+        return Planner(schema, self.settings, binder_of).plan(document, operation_name, variables)
+
+    def bind(
+        self, plan: Plan, principal: Principal, signature: Hashable | None = None
+    ) -> tuple[Statement, list[Any]]:
+        """The plan's statement for this kind of caller (compiled once), and its arguments.
+        ``signature``: the plan's, when the caller has it already (a cached plan)."""
         scope = principal.scope
-        key = (plan.signature(), scope.sees_all, scope.partner_admin, principal.role)
+        shape = plan.signature() if signature is None else signature
+        key = (shape, scope.sees_all, scope.partner_admin, principal.role)
         statement = self._cache.get(key)
         if statement is None:
             statement = self._compile(plan, principal)

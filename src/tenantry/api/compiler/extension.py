@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, cast
 
 import orjson
+from graphql import DocumentNode, GraphQLSchema
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -19,7 +20,6 @@ from tenantry.api.compiler.executor import ReadCompiler, fetch_json
 from tenantry.api.context import Context
 from tenantry.logs import note_request
 from tenantry.metrics import READS
-from tenantry.settings import Settings
 
 log = logging.getLogger("tenantry.api.reads")
 
@@ -28,9 +28,14 @@ READS_BY_PATH: Counter[str] = Counter()
 PATH_HEADER = "X-Read-Path"
 
 
+# Told of each document the compiled path answered: (schema, text, operation, document).
+Remember = Callable[[GraphQLSchema, str, str | None, DocumentNode], None]
+
+
 class CompiledReads(SchemaExtension):
-    def __init__(self, compiler: ReadCompiler) -> None:
+    def __init__(self, compiler: ReadCompiler, remember: Remember | None = None) -> None:
         self.compiler = compiler
+        self.remember = remember
 
     async def on_execute(self) -> AsyncIterator[None]:
         execution = self.execution_context
@@ -49,6 +54,15 @@ class CompiledReads(SchemaExtension):
                     fragment = cast(dict[str, Any], orjson.Fragment(data))
                     execution.result = ExecutionResult(data=fragment, errors=None)
                     path = "compiled"
+                    document = execution.graphql_document
+                    if self.remember is not None and execution.query and document:
+                        # Every guard has passed (none set a result): the fast path's verdict.
+                        self.remember(
+                            execution.schema._schema,
+                            execution.query,
+                            execution.operation_name,
+                            document,
+                        )
             READS_BY_PATH[path] += 1
             READS.labels(path).inc()
             note_request(read_path=path)
@@ -81,7 +95,8 @@ class CompiledReads(SchemaExtension):
             return None
 
 
-def compiled_reads(settings: Settings) -> Callable[[], SchemaExtension]:
+def compiled_reads(
+    compiler: ReadCompiler, remember: Remember | None = None
+) -> Callable[[], SchemaExtension]:
     """The extension, made per request around one compiler (and its statement cache)."""
-    compiler = ReadCompiler(settings)
-    return lambda: CompiledReads(compiler)
+    return lambda: CompiledReads(compiler, remember)

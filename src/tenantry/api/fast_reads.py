@@ -1,0 +1,189 @@
+"""The fast path: a read document the compiled path has answered before skips Strawberry.
+
+A document (its text and operation name) earns a *verdict* when a request with a token
+has taken it through the normal path, passed every guard and limit, and been answered by
+the compiled path (``CompiledReads`` records it). The guards that look only at the
+document (token count, definitions, validation, depth, aliases, string literals, the
+operation being a query) hold for every later request with the same text, so the fast
+path keeps their verdict. The ones that depend on the request run every time: the token
+must authenticate, the variables' text and list lengths are checked, and the query cost
+is counted (from a cache keyed by the variables, with the plan) against the budget; an
+operation costly enough for the costly-query gate takes the normal path and its gate.
+
+The fast path answers only with data, exactly what the normal path would answer (the
+same bytes and headers). Anything else goes down the normal path, which answers as it
+always does, refusals and errors included: no verdict, no token or one that does not
+authenticate, variables or a cost that a guard would refuse, a plan that falls back, a
+statement that fails. A token checked here is not checked a second time.
+
+One pooled connection serves the request: the token lookup, then the compiled statement
+(two round trips, no BEGIN, ROLLBACK or ping).
+"""
+
+import logging
+from collections import Counter, OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from graphql import DocumentNode, GraphQLSchema, get_operation_ast
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tenantry.api.compiler.executor import ReadCompiler
+from tenantry.api.compiler.extension import PATH_HEADER, READS_BY_PATH
+from tenantry.api.compiler.planner import Plan
+from tenantry.api.context import bearer_token
+from tenantry.api.cost import CostLimits, operation_cost
+from tenantry.api.inputs import check_variables
+from tenantry.auth.service import authenticate_on
+from tenantry.db.engine import Database
+from tenantry.logs import note_request
+from tenantry.metrics import READS
+from tenantry.settings import Settings
+
+log = logging.getLogger("tenantry.api.reads")
+
+CACHE_SIZE = 512
+# How many requests the fast path answered (the rest of READS_BY_PATH took the normal one).
+FAST_READS: Counter[str] = Counter()
+
+REQUEST_KEYS = frozenset({"query", "variables", "operationName"})
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A document's plan and cost for one set of variable values."""
+
+    plan: Plan
+    signature: Hashable
+    cost: int
+
+
+class FastReads:
+    def __init__(self, settings: Settings, compiler: ReadCompiler) -> None:
+        self.settings = settings
+        self.compiler = compiler
+        self.limits = CostLimits(settings.default_page_size, settings.max_page_size)
+        self.schema: GraphQLSchema | None = None
+        self._verdicts: OrderedDict[tuple[str, str | None], DocumentNode] = OrderedDict()
+        self._prepared: OrderedDict[Hashable, Prepared | None] = OrderedDict()
+
+    def remember(
+        self, schema: GraphQLSchema, query: str, operation_name: str | None, document: DocumentNode
+    ) -> None:
+        """``query`` passed every guard on the normal path and was answered compiled."""
+        self.schema = schema
+        _put(self._verdicts, (query, operation_name), document)
+
+    async def answer(self, request: Request, db: Database) -> Response | None:
+        """The response, or None: the normal path answers."""
+        token = bearer_token(request.headers)
+        if token is None or not self._verdicts or not _plain_json_post(request):
+            return None
+        try:
+            payload = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(payload, dict) or payload.keys() - REQUEST_KEYS:
+            return None
+        query, variables = payload.get("query"), payload.get("variables")
+        operation_name = payload.get("operationName")
+        if (
+            not isinstance(query, str)
+            or not isinstance(variables, dict | None)
+            or not isinstance(operation_name, str | None)
+        ):
+            return None
+        prepared = self._prepare(query, operation_name, variables)
+        if prepared is None:
+            return None
+        text = await self._fetch(request, db, token, prepared)
+        if text is None:
+            return None
+        extensions = {"cost": {"requested": prepared.cost, "budget": self.settings.max_query_cost}}
+        # As the view encodes a compiled answer: PostgreSQL's JSON text is not parsed again.
+        body = orjson.dumps({"data": orjson.Fragment(text), "extensions": extensions})
+        response = Response(body, media_type="application/json")
+        # X-Request-Id: ObserveRequests (api/observe.py) answers with the request's id.
+        response.headers[PATH_HEADER] = "compiled"
+        READS_BY_PATH["compiled"] += 1
+        READS.labels("compiled").inc()
+        note_request(operation=self._operation_name(query, operation_name), read_path="compiled")
+        FAST_READS["answered"] += 1
+        log.debug("read", extra={"read_path": "compiled", "operation": operation_name})
+        return response
+
+    def _operation_name(self, query: str, operation_name: str | None) -> str | None:
+        document = self._verdicts.get((query, operation_name))
+        operation = None if document is None else get_operation_ast(document, operation_name)
+        return operation.name.value if operation is not None and operation.name else None
+
+    def _prepare(
+        self, query: str, operation_name: str | None, variables: dict[str, Any] | None
+    ) -> Prepared | None:
+        """The plan and cost, when the document has a verdict and the request's variables
+        pass what the guards check; None for the normal path."""
+        document = self._verdicts.get((query, operation_name))
+        if document is None or self.schema is None:
+            return None
+        self._verdicts.move_to_end((query, operation_name))
+        if check_variables(variables or {}, self.settings.max_input_list_length) is not None:
+            return None
+        key = (query, operation_name, orjson.dumps(variables, option=orjson.OPT_SORT_KEYS))
+        if key in self._prepared:
+            self._prepared.move_to_end(key)
+            prepared = self._prepared[key]
+        else:
+            cost = operation_cost(self.schema, document, operation_name, variables, self.limits)
+            plan = self.compiler.plan(self.schema, document, operation_name, variables)
+            prepared = None if plan is None else Prepared(plan, plan.signature(), cost)
+            _put(self._prepared, key, prepared)
+        if prepared is None or prepared.cost > self.settings.max_query_cost:
+            return None
+        # A costly operation waits for the costly-query gate, on the normal path.
+        return None if prepared.cost >= self.settings.costly_query_cost else prepared
+
+    async def _fetch(
+        self, request: Request, db: Database, token: str, prepared: Prepared
+    ) -> str | None:
+        authenticated = False
+        try:
+            async with db.bare() as connection:
+                principal = await authenticate_on(connection, token)
+                # The normal path takes this answer instead of asking again.
+                request.state.authenticated = (token, principal)
+                if principal is None:
+                    return None
+                authenticated = True
+                note_request(tenant=str(principal.tenant_id), user=str(principal.user_id))
+                statement, arguments = self.compiler.bind(
+                    prepared.plan, principal, prepared.signature
+                )
+                text: str = await connection.fetchval(statement.sql, *arguments)
+                return text
+        except Exception:
+            if not authenticated:
+                raise  # as on the normal path (e.g. a database out of reach: 503)
+            log.exception("compiled read failed; answered by the normal path")
+            return None
+
+
+def _plain_json_post(request: Request) -> bool:
+    """A POST of one JSON request, answered as one JSON response (no streaming)."""
+    if request.method != "POST":
+        return False
+    content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    accept = request.headers.get("accept", "")
+    return (
+        content_type == "application/json"
+        and "multipart" not in accept
+        and ("event-stream" not in accept)
+    )
+
+
+def _put(cache: "OrderedDict[Any, Any]", key: Hashable, value: object) -> None:
+    cache[key] = value
+    if len(cache) > CACHE_SIZE:
+        cache.popitem(last=False)

@@ -1,0 +1,240 @@
+"""The fast path (api/fast_reads.py) answers a read document the compiled path has answered
+before, without Strawberry: with the same bytes as the normal path, and never where the
+normal path would refuse or answer otherwise."""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import procrastinate
+import pytest
+import sqlalchemy as sa
+
+from tenantry.api.compiler.extension import PATH_HEADER
+from tenantry.api.fast_reads import FAST_READS
+from tenantry.app import create_app
+from tenantry.auth.models import ApiToken
+from tenantry.db.engine import Database
+from tenantry.settings import Settings
+from tests.fixtures.world import World
+from tests.ids import gid
+
+TENANT = "query($id: ID!) { tenant(id: $id) { name account { balance { amount } } } }"
+TENANTS = "query($n: Int!) { tenants(first: $n) { totalCount edges { node { name } } } }"
+TREE = (
+    "query($n: Int!) { viewer { tenant { subTenants(first: $n) { edges { node { name "
+    "subTenants(first: $n) { totalCount edges { node { moniker } } } } } } } } }"
+)
+NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
+SETTINGS = {"max_query_cost": 500, "costly_query_cost": 300, "max_input_list_length": 5}
+
+Post = Callable[..., Any]
+
+
+@asynccontextmanager
+async def client(
+    db: Database, database_url: str, jobs: procrastinate.App
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A fresh application: its fast path knows no document yet."""
+    settings = Settings(database_url=database_url, **SETTINGS)  # type: ignore[arg-type]
+    app = create_app(settings, db=db, jobs=jobs)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+async def post(
+    http: httpx.AsyncClient, query: str, variables: dict[str, Any], token: str | None
+) -> httpx.Response:
+    return await send(http, query, variables, None if token is None else f"Bearer {token}")
+
+
+async def send(
+    http: httpx.AsyncClient, query: str, variables: dict[str, Any], authorization: str | None
+) -> httpx.Response:
+    headers = {"X-Request-Id": "req-1"}
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    return await http.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=headers
+    )
+
+
+def answered(response: httpx.Response) -> tuple[int, bytes, dict[str, str | None]]:
+    """Everything a client sees of an answer."""
+    names = ("content-type", "content-length", "x-request-id", PATH_HEADER.lower())
+    headers = {name: response.headers.get(name) for name in names}
+    return response.status_code, response.content, headers
+
+
+async def test_a_repeated_read_takes_the_fast_path_with_the_same_bytes(
+    db: Database, database_url: str, jobs: procrastinate.App, world: World
+) -> None:
+    variables = {"id": gid("Tenant", world.a1x.id)}
+    async with client(db, database_url, jobs) as http:
+        before = FAST_READS["answered"]
+        first = await post(http, TENANT, variables, world.a1_admin.token)
+        assert FAST_READS["answered"] == before  # the normal path: it earns the verdict
+        second = await post(http, TENANT, variables, world.a1_admin.token)
+        assert FAST_READS["answered"] == before + 1
+        # Other values of the variables: the same document, planned again, fast too.
+        other = await post(http, TENANT, {"id": gid("Tenant", world.a1.id)}, world.a1_admin.token)
+        assert FAST_READS["answered"] == before + 2
+    assert answered(second) == answered(first)
+    assert first.headers[PATH_HEADER] == "compiled"
+    assert first.json()["data"] == {
+        "tenant": {"name": world.a1x.name, "account": {"balance": {"amount": "0.00"}}}
+    }
+    assert first.json()["extensions"]["cost"]["budget"] == 500
+    assert other.json()["data"]["tenant"]["name"] == world.a1.name
+
+
+async def test_each_caller_gets_its_own_answer(
+    db: Database, database_url: str, jobs: procrastinate.App, world: World
+) -> None:
+    """A document known from one caller is answered for another within that one's scope:
+    the fast path keeps no caller's answer or scope."""
+    variables = {"n": 10}
+    callers = [world.root_admin, world.a1_admin, world.a1_viewer, world.b1_admin]
+    async with client(db, database_url, jobs) as http:
+        await post(http, TREE, variables, world.a2_admin.token)
+        before = FAST_READS["answered"]
+        fast = [await post(http, TREE, variables, c.token) for c in callers]
+        assert FAST_READS["answered"] == before + len(callers)
+    for caller, response in zip(callers, fast, strict=True):
+        async with client(db, database_url, jobs) as fresh:
+            normal = await post(fresh, TREE, variables, caller.token)
+        assert answered(response) == answered(normal)
+    names = [r.json()["data"]["viewer"]["tenant"]["subTenants"]["edges"] for r in fast]
+    assert names[1] == [
+        {"node": {"name": world.a1x.name, "subTenants": {"totalCount": 0, "edges": []}}}
+    ]
+    assert names[3] == []  # b1 has no sub-tenants: nothing of a's tree
+
+
+def _bearer(world: World) -> str:
+    return f"Bearer {world.a1_admin.token}"
+
+
+# (case, document, variables, Authorization header, the normal path's answer: an error
+# code, or "data").
+REFUSALS: list[tuple[str, str, dict[str, Any], Callable[[World], str | None], str | None]] = [
+    ("no token", TENANT, {"id": "VGVuYW50OjE="}, lambda w: None, "UNAUTHENTICATED"),
+    ("bad token", TENANT, {"id": "VGVuYW50OjE="}, lambda w: "Bearer nope", "UNAUTHENTICATED"),
+    (
+        "not Bearer",
+        TENANT,
+        {"id": "VGVuYW50OjE="},
+        lambda w: f"Basic {w.a1_admin.token}",
+        "UNAUTHENTICATED",
+    ),
+    ("over the cost budget", TREE, {"n": 30}, _bearer, "QUERY_TOO_COSTLY"),
+    ("costly: the gate's path", TREE, {"n": 17}, _bearer, "data"),
+    ("bad variable", TENANTS, {"n": "ten"}, _bearer, None),
+    ("missing variable", TENANTS, {}, _bearer, None),
+    ("argument the resolver refuses", TENANTS, {"n": 101}, _bearer, "BAD_USER_INPUT"),
+    ("NUL in text", TENANT, {"id": "VGVu\x00YW50OjE="}, _bearer, "BAD_USER_INPUT"),
+    ("list too long", NODES, {"ids": ["VGVuYW50OjE="] * 6}, _bearer, "BAD_USER_INPUT"),
+]
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "authorization", "expected"),
+    [r[1:] for r in REFUSALS],
+    ids=[r[0] for r in REFUSALS],
+)
+async def test_what_the_normal_path_answers_otherwise_is_not_answered_fast(
+    db: Database,
+    database_url: str,
+    jobs: procrastinate.App,
+    world: World,
+    query: str,
+    variables: dict[str, Any],
+    authorization: Callable[[World], str | None],
+    expected: str | None,
+) -> None:
+    """With the document known to the fast path (answered compiled for good variables),
+    a request the normal path refuses, or answers another way, goes down the normal path
+    and gets exactly the normal path's answer."""
+    header = authorization(world)
+    good = {TENANT: {"id": gid("Tenant", world.a1.id)}, TENANTS: {"n": 2}, TREE: {"n": 2}}
+    good[NODES] = {"ids": [gid("Tenant", world.a1.id)]}
+    async with client(db, database_url, jobs) as fresh:
+        normal = await send(fresh, query, variables, header)
+    async with client(db, database_url, jobs) as http:
+        primed = await post(http, query, good[query], world.a1_admin.token)
+        assert primed.headers[PATH_HEADER] == "compiled", primed.text
+        before = FAST_READS["answered"]
+        response = await send(http, query, variables, header)
+        assert FAST_READS["answered"] == before
+    assert answered(response) == answered(normal)
+    body = normal.json()
+    codes = [e.get("extensions", {}).get("code") for e in body.get("errors", ())] or ["data"]
+    assert codes == [expected], body
+
+
+async def test_a_revoked_token_is_refused_on_a_known_document(
+    db: Database, database_url: str, jobs: procrastinate.App, world: World
+) -> None:
+    """The token is checked on every request: nothing about the caller is kept."""
+    variables = {"id": gid("Tenant", world.a1.id)}
+    async with client(db, database_url, jobs) as http:
+        await post(http, TENANT, variables, world.a1_admin.token)
+        assert (await post(http, TENANT, variables, world.a1_admin.token)).status_code == 200
+        async with db.write() as session:
+            await session.execute(
+                sa.update(ApiToken)
+                .where(ApiToken.id == world.a1_admin.token_id)
+                .values(revoked_at=sa.func.now())
+            )
+        refused = await post(http, TENANT, variables, world.a1_admin.token)
+    body = refused.json()
+    assert body["data"] is None
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["UNAUTHENTICATED"]
+
+
+async def test_a_body_over_the_cap_is_refused_on_a_known_document(
+    db: Database, database_url: str, jobs: procrastinate.App, world: World
+) -> None:
+    settings = Settings(database_url=database_url, max_body_bytes=2_000)
+    app = create_app(settings, db=db, jobs=jobs)
+    variables = {"id": gid("Tenant", world.a1.id)}
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as http:
+        await post(http, TENANT, variables, world.a1_admin.token)
+        before = FAST_READS["answered"]
+        big = await post(http, TENANT, {**variables, "pad": "x" * 3_000}, world.a1_admin.token)
+        assert FAST_READS["answered"] == before
+    assert big.status_code == 413
+    assert big.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+async def test_the_reads_pool_keeps_the_connections_it_opens(database_url: str) -> None:
+    """Under concurrent reads the pool grows to its total (size plus overflow) and keeps
+    those connections: closing each extra one on return, and opening (and preparing every
+    statement on) a new one for the next request, cut HTTP reads to a tenth."""
+    db = Database.connect(database_url, pool_size=1, max_overflow=2)
+    assert db.reads is not None
+    opened: list[object] = []
+    sa.event.listen(db.reads.sync_engine, "connect", lambda *_: opened.append(1))
+    release = asyncio.Event()
+
+    async def read() -> None:
+        async with db.bare() as connection:
+            await release.wait()
+            await connection.fetchval("SELECT 1")
+
+    try:
+        for _ in range(3):
+            tasks = [asyncio.create_task(read()) for _ in range(3)]
+            await asyncio.sleep(0.2)
+            release.set()
+            await asyncio.gather(*tasks)
+            release.clear()
+        assert len(opened) == 3
+        assert db.reads.pool.checkedin() == 3  # type: ignore[attr-defined]
+    finally:
+        await db.dispose()
