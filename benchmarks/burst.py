@@ -130,6 +130,7 @@ def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
         "TENANTRY_HOST": "127.0.0.1",
         "TENANTRY_WORKER_IN_SERVER": "false",
         "TENANTRY_LOG_LEVEL": "warning",
+        "TENANTRY_RATE_LIMIT_PER_MINUTE": "0",  # the burst is the point
     }
     binary = Path(sys.executable).parent / "tenantry"
     return subprocess.Popen([str(binary), "serve"], env=env, stdout=subprocess.DEVNULL)

@@ -20,6 +20,7 @@ from tenantry.auth.tasks import tasks as auth_tasks
 from tenantry.db.engine import Database
 from tenantry.fees.tasks import tasks as fee_tasks
 from tenantry.partners.tasks import tasks as partner_tasks
+from tenantry.rate_limits.tasks import tasks as rate_limit_tasks
 from tenantry.reports.tasks import tasks as report_tasks
 from tenantry.settings import Settings
 
@@ -71,6 +72,7 @@ def create_job_app(database_url: str) -> procrastinate.App:
     app.add_tasks_from(partner_tasks, namespace="partners")
     app.add_tasks_from(auth_tasks, namespace="auth")
     app.add_tasks_from(fee_tasks, namespace="fees")
+    app.add_tasks_from(rate_limit_tasks, namespace="rate_limits")
     return app
 
 

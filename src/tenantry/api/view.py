@@ -3,6 +3,7 @@
 import json
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, overload
@@ -13,15 +14,29 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from tenantry.api.context import Context
-from tenantry.api.errors import RETRY_AFTER_SECONDS, SERVICE_UNAVAILABLE, error_response
+from tenantry.api.errors import (
+    RETRY_AFTER_SECONDS,
+    SERVICE_UNAVAILABLE,
+    error_response,
+    request_error,
+)
+from tenantry.api.http_media import (
+    GRAPHQL_RESPONSE_JSON,
+    JSON,
+    graphql_response_status,
+    response_media_type,
+)
 from tenantry.auth.principal import Principal
 from tenantry.auth.service import authenticate_on
 from tenantry.db.engine import Database
+from tenantry.persisted_queries import service as persisted
+from tenantry.rate_limits.service import RateLimited, bucket_of, take_request
 from tenantry.settings import Settings
 
 ASSETS_PATH = "/graphiql-assets"
@@ -73,7 +88,8 @@ class GraphQLView(GraphQL[Context, None]):
     websocket_adapter_class = TextWebSocket
 
     def __init__(self, schema: Any, settings: Settings) -> None:
-        super().__init__(schema)
+        # Cross-origin WebSocket handshakes are refused (403) unless from these origins.
+        super().__init__(schema, allowed_origins=settings.cors_origins)
         self.settings = settings
         template = (Path(__file__).parent / "static" / "graphiql.html").read_text()
         self.ide_html = template.replace("{assets}", ASSETS_PATH)
@@ -94,15 +110,69 @@ class GraphQLView(GraphQL[Context, None]):
         if isinstance(response, Response):
             response.headers["X-Request-Id"] = request_id
         db = self.db(request)
+        principal = await self.principal(db, _bearer(request.headers))
+        if isinstance(request, Request):
+            await self.take_request(db, request, principal)
         return Context(
             request=request,
             response=response,
             db=db,
             settings=self.settings,
             request_id=request_id,
-            principal=await self.principal(db, _bearer(request.headers)),
+            principal=principal,
             jobs=getattr(request.app.state, "jobs", None),
         )
+
+    async def take_request(self, db: Database, request: Request, who: Principal | None) -> None:
+        """The rate limit (rate_limits/service.py): one statement, or none when off."""
+        bucket = bucket_of(self.settings, who, request.client.host if request.client else None)
+        if bucket is not None:
+            async with db.bare() as connection:
+                await take_request(connection, *bucket)
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A persisted query over GET has no `query` parameter either.
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(
+            request
+        )
+
+    async def execute_single(  # noqa: PLR0917 (the signature of Strawberry's)
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Runs the document a persisted query names (persisted_queries/service.py)."""
+        if not persisted.applies(request_data.extensions, self.settings.persisted_queries_only):
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        try:
+            async with context.db.bare() as connection:
+                document = await persisted.document_to_run(
+                    connection,
+                    request_data.query,
+                    request_data.extensions,
+                    allow_list_only=self.settings.persisted_queries_only,
+                    may_store=context.principal is not None,
+                )
+        except persisted.PersistedQueryError as error:
+            return ExecutionResult(data=None, errors=[request_error(str(error), error.code)])
+        result = await super().execute_single(
+            request,
+            request_adapter,
+            sub_response,
+            context,
+            root_value,
+            replace(request_data, query=document.query),
+        )
+        if document.store_as is not None and result.data is not None:
+            async with context.db.bare() as connection:
+                await persisted.store(connection, document)
+        return result
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         # Browsers cannot set headers on a websocket: graphql-transport-ws clients send
@@ -116,12 +186,24 @@ class GraphQLView(GraphQL[Context, None]):
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(self.ide_html)
 
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        sub_response.media_type = response_media_type(request.headers.get("accept"))
+        return sub_response
+
     def create_response(
         self,
         response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
         sub_response: Response,
     ) -> Response:
+        media_type = sub_response.media_type or JSON
+        status = None
+        if media_type == GRAPHQL_RESPONSE_JSON and isinstance(response_data, dict):
+            status = graphql_response_status(response_data)
         response = super().create_response(response_data, sub_response)
+        response.headers["content-type"] = media_type
+        if status is not None and not sub_response.status_code:
+            response.status_code = status
         if _unavailable(response_data):
             response.status_code = 503
             response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
@@ -165,6 +247,10 @@ class GraphQLView(GraphQL[Context, None]):
         """Strawberry answers a malformed request in plain text; clients expect JSON."""
         try:
             return await super().run(request, context, root_value)
+        except RateLimited as limited:
+            response = error_response(429, limited.message, "RATE_LIMITED")
+            response.headers["Retry-After"] = str(limited.retry_after_seconds)
+            return response
         except HTTPException as error:
             code = HTTP_ERROR_CODES.get(error.status_code, "BAD_REQUEST")
             return error_response(error.status_code, error.reason, code)
