@@ -295,3 +295,29 @@ async def test_anonymous_callers_are_limited_by_address(
     assert statuses == [200] * 3
     assert refused.status_code == 429
     assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+
+
+def test_allow_list_mode_holds_over_websockets(database_url: str, tmp_path: Path) -> None:
+    db = Database.connect(database_url, pool_size=1, max_overflow=0)
+    settings = Settings(database_url=database_url, persisted_queries_only=True)
+    document = "query Typename { __typename }"
+
+    def subscribe(client: TestClient) -> dict[str, Any]:
+        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send_json({"type": "connection_init"})
+            assert ws.receive_json() == {"type": "connection_ack"}
+            ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": document}})
+            answer: dict[str, Any] = ws.receive_json()
+            return answer
+
+    with TestClient(create_app(settings, db=db)) as client:
+        refused = subscribe(client)
+        assert refused["type"] == "error"
+        assert [e["extensions"]["code"] for e in refused["payload"]] == [
+            "PERSISTED_QUERY_NOT_ALLOWED"
+        ]
+        assert register(database_url, tmp_path, document).returncode == 0
+        allowed = subscribe(client)
+        assert allowed["type"] == "next", allowed
+        assert allowed["payload"]["data"] == {"__typename": "Query"}
+        client.portal.call(db.dispose)

@@ -16,6 +16,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
@@ -32,6 +33,7 @@ from tenantry.api.http_media import (
     graphql_response_status,
     response_media_type,
 )
+from tenantry.api.ws_allow_list import AllowListTransportWS
 from tenantry.auth.principal import Principal
 from tenantry.auth.service import authenticate_on
 from tenantry.db.engine import Database
@@ -86,10 +88,18 @@ class TextWebSocket(ASGIWebSocketAdapter):
 
 class GraphQLView(GraphQL[Context, None]):
     websocket_adapter_class = TextWebSocket
+    graphql_transport_ws_handler_class = AllowListTransportWS
 
     def __init__(self, schema: Any, settings: Settings) -> None:
         # Cross-origin WebSocket handshakes are refused (403) unless from these origins.
-        super().__init__(schema, allowed_origins=settings.cors_origins)
+        super().__init__(
+            schema,
+            allowed_origins=settings.cors_origins,
+            # The legacy graphql-ws protocol has no allow-list check: off in allow-list mode.
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,)
+            if settings.persisted_queries_only
+            else (GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
+        )
         self.settings = settings
         template = (Path(__file__).parent / "static" / "graphiql.html").read_text()
         self.ide_html = template.replace("{assets}", ASSETS_PATH)

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, cast
 
 import orjson
+from starlette.responses import Response
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -49,9 +50,9 @@ class CompiledReads(SchemaExtension):
                     path = "compiled"
             READS_BY_PATH[path] += 1
             log.debug("read", extra={"read_path": path, "operation": execution.operation_name})
-            headers = getattr(context.response, "headers", None)
-            if headers is not None:
-                headers[PATH_HEADER] = path
+            # Over a WebSocket there is no response to put a header on.
+            if isinstance(context.response, Response):
+                context.response.headers[PATH_HEADER] = path
         yield
 
     async def _compiled(self, context: Context) -> str | None:
