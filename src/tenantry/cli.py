@@ -1,4 +1,5 @@
-"""The ``tenantry`` command: serve, migrate, bootstrap, demo, export-schema."""
+"""The ``tenantry`` command: serve, worker, migrate, bootstrap, demo, export-schema and
+persisted-queries."""
 
 import asyncio
 import contextlib
