@@ -132,6 +132,7 @@ def start_server(url: str, port: int, profile: Path | None = None) -> subprocess
         "TENANTRY_HOST": "127.0.0.1",
         "TENANTRY_WORKER_IN_SERVER": "false",
         "TENANTRY_LOG_LEVEL": "warning",
+        "TENANTRY_RATE_LIMIT_PER_MINUTE": "0",  # the burst is the point
     }
     if profile is not None:
         command = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "tenantry.cli"]

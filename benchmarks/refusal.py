@@ -73,7 +73,9 @@ async def main() -> None:
 
     url = await fresh_database("tenantry_bench_refusal")
     db = Database.connect(url, pool_size=4)
-    settings = Settings(database_url=url)
+    settings = Settings(
+        database_url=url, rate_limit_per_minute=0, rate_limit_anonymous_per_minute=0
+    )
     try:
         token = await viewer_token(db)
         app = create_app(settings, db=db)

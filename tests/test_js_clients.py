@@ -166,3 +166,13 @@ def test_graphiql_sends_the_headers_tab_with_a_subscription(
     last = events[-2]["payload"]
     assert "errors" not in last, last
     assert last["data"]["usageReport"]["status"] == "SUCCEEDED"
+
+
+def test_graphql_over_http_audit_passes_without_warnings(js_clients: Path, server: Server) -> None:
+    """graphql-http's `auditServer`, the GraphQL-over-HTTP spec's own audit, as a client
+    library author would run it against us."""
+    results = run_js(js_clients, "audit.mjs", f"{server.url}/graphql")
+
+    failures = [r for r in results if r["status"] != "ok"]
+    assert not failures, "\n".join(json.dumps(r, indent=2) for r in failures)
+    assert len(results) >= 60  # the whole audit ran

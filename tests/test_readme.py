@@ -31,6 +31,7 @@ PLACEHOLDERS: dict[str, tuple[str, int, str]] = {
     "<basic id>": ("createPlan", 0, "plan.id"),
     "<standard id>": ("createPlan", 1, "plan.id"),
     "<tenant id>": ("createSubTenant", 1, "tenant.id"),
+    "<northwind id>": ("createSubTenant", 0, "tenant.id"),
 }
 
 
@@ -115,6 +116,10 @@ async def test_the_readme_graphql_blocks_run_in_order(gql: GraphQLClient, db: Da
     )
     # The usage report section: requested for Stacuity.
     assert answers["requestUsageReport"][0]["report"]["status"] == "PENDING"
+    # Moving a sub-tree: a dry run, Northwind still under the platform.
+    move = answers["moveTenant"][0]
+    assert move["dryRun"] is True and move["changes"]
+    assert move["tenant"]["parent"]["moniker"] == "platform"
 
 
 def test_operations_are_split_where_their_braces_close() -> None:

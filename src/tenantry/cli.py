@@ -1,12 +1,14 @@
-"""The ``tenantry`` command: serve, migrate, bootstrap, demo, export-schema."""
+"""The ``tenantry`` command: serve, worker, migrate, bootstrap, demo, export-schema and
+persisted-queries."""
 
 import asyncio
 import contextlib
 import os
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -15,6 +17,10 @@ from tenantry.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from datetime import datetime
+
+    import asyncpg
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="Tenantry: hierarchical multi-tenant management and billing.", no_args_is_help=True
@@ -244,6 +250,67 @@ def export_schema(
         typer.echo(sdl, nl=False)
     else:
         output.write_text(sdl)
+
+
+persisted_queries = typer.Typer(
+    help="The allow-list of operations (TENANTRY_PERSISTED_QUERIES_ONLY runs only these).",
+    no_args_is_help=True,
+)
+app.add_typer(persisted_queries, name="persisted-queries")
+
+
+async def _on_database(url: str, work: "Callable[[asyncpg.Connection], Awaitable[T]]") -> T:
+    from tenantry.db.engine import Database
+
+    db = Database.connect(url, pool_size=1, max_overflow=0)
+    try:
+        async with db.bare() as connection:
+            return await work(connection)
+    finally:
+        await db.dispose()
+
+
+@persisted_queries.command("register")
+def register_persisted_queries(
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help=".graphql files (one document each, as clients send it) or "
+            "Apollo persisted query manifests (.json)."
+        ),
+    ],
+) -> None:
+    """Allow-list documents (checked against the schema first); prints each one's SHA-256."""
+    from tenantry.api.schema import build_schema
+    from tenantry.persisted_queries import service
+
+    settings = get_settings()
+    url = _setup(settings)
+    try:
+        documents = [d for f in files for d in service.documents_in(f.name, f.read_text())]
+        schema = build_schema(settings)._schema
+        hashes = asyncio.run(_on_database(url, lambda c: service.register(c, schema, documents)))
+    except service.PersistedQueryError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
+    for sha in hashes:
+        typer.echo(sha)
+
+
+@persisted_queries.command("remove")
+def remove_persisted_query(
+    sha256: Annotated[str, typer.Argument(help="The document's SHA-256, as `register` printed.")],
+) -> None:
+    """Take a document off the allow-list."""
+    from tenantry.persisted_queries import service
+
+    removed = asyncio.run(
+        _on_database(_setup(get_settings()), lambda c: service.unregister(c, sha256))
+    )
+    if not removed:
+        typer.echo(f"{sha256} is not on the allow-list.", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"Removed {sha256}.")
 
 
 def main() -> None:

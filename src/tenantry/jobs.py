@@ -21,6 +21,7 @@ from tenantry.db.engine import Database
 from tenantry.fees.tasks import tasks as fee_tasks
 from tenantry.metrics import observe_job
 from tenantry.partners.tasks import tasks as partner_tasks
+from tenantry.rate_limits.tasks import tasks as rate_limit_tasks
 from tenantry.reports.tasks import tasks as report_tasks
 from tenantry.settings import Settings
 from tenantry.usage.tasks import tasks as usage_tasks
@@ -74,6 +75,7 @@ def create_job_app(database_url: str) -> procrastinate.App:
     app.add_tasks_from(auth_tasks, namespace="auth")
     app.add_tasks_from(fee_tasks, namespace="fees")
     app.add_tasks_from(usage_tasks, namespace="usage")
+    app.add_tasks_from(rate_limit_tasks, namespace="rate_limits")
     return app
 
 

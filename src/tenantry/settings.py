@@ -2,10 +2,10 @@
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, PositiveFloat, PositiveInt
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, PositiveFloat, PositiveInt, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -72,8 +72,26 @@ class Settings(BaseSettings):
     job_statement_timeout_ms: int = 0
     # Seconds a request waits for a pooled database connection before a 503.
     db_pool_timeout_seconds: float = 5.0
+    # Origins of browser apps that may call the API (CORS) and open its WebSocket, e.g.
+    # "https://app.example.com,https://admin.example.com"; "*" for any. Empty: none.
+    cors_origins: Annotated[list[str], NoDecode] = []
+    # Requests a minute per API token (a burst of that many, then that many a minute), shared
+    # by every process; 0: no limit. Anonymous callers are limited per client address (behind
+    # a proxy, run uvicorn with --forwarded-allow-ips so that is the caller's, not the proxy's).
+    rate_limit_per_minute: int = 1200
+    rate_limit_anonymous_per_minute: int = 300
+    # Run only documents registered with `tenantry persisted-queries register` (sent in full
+    # or by hash); Automatic Persisted Queries then stores nothing new.
+    persisted_queries_only: bool = False
     # Answer read operations that compile with one SQL statement (DESIGN.md, "The read path").
     compiled_reads: bool = True
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
 
 
 @lru_cache(maxsize=1)

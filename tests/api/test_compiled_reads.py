@@ -980,13 +980,15 @@ async def test_transactions_and_usage_answer_alike_for_every_caller(
     assert seen[0][1] > seen[-1][1] > 0
 
 
+@pytest.mark.parametrize("rate_limit", [0, 1200])
 async def test_a_request_with_a_token_is_two_round_trips_at_the_connection(
-    database_url: str, jobs: procrastinate.App, world: World
+    database_url: str, jobs: procrastinate.App, world: World, rate_limit: int
 ) -> None:
     """Counted at the asyncpg connections of both pools, for whole HTTP requests: the token
     lookup and the compiled read are one statement each, with no BEGIN, ROLLBACK or ping
     around them; on the normal path (a document seen for the first time) and on the fast
-    path (the same document again)."""
+    path (the same document again). The rate limit, when on, adds its one upsert between
+    them."""
     db = Database.connect(database_url, pool_size=2, max_overflow=0)
     assert db.reads is not None
     sent: list[str] = []
@@ -996,7 +998,10 @@ async def test_a_request_with_a_token_is_two_round_trips_at_the_connection(
 
     sa.event.listen(db.reads.sync_engine, "connect", log_queries)
     sa.event.listen(db.engine.sync_engine, "connect", log_queries)
-    app = create_app(Settings(database_url=database_url, compiled_reads=True), db=db, jobs=jobs)
+    settings = Settings(
+        database_url=database_url, compiled_reads=True, rate_limit_per_minute=rate_limit
+    )
+    app = create_app(settings, db=db, jobs=jobs)
     query = "{ viewer { tenant { name subTenants { edges { node { name account { balance { amount } } } } } } } }"
     token = world.a1_admin.token
     try:
@@ -1019,9 +1024,14 @@ async def test_a_request_with_a_token_is_two_round_trips_at_the_connection(
             assert FAST_READS["answered"] == fast + 2
     finally:
         await db.dispose()
-    assert len(sent) == 10
-    assert all(q.startswith("SELECT users.id AS user_id,") for q in sent[0::2])
-    assert all(q.startswith("SELECT CAST(json_build_object(") for q in sent[1::2])
+    per_request = 3 if rate_limit else 2
+    assert len(sent) == 5 * per_request
+    assert all(q.startswith("SELECT users.id AS user_id,") for q in sent[0::per_request])
+    assert all(
+        q.startswith("SELECT CAST(json_build_object(") for q in sent[per_request - 1 :: per_request]
+    )
+    if rate_limit:
+        assert all("INSERT INTO rate_limit_buckets" in q for q in sent[1::per_request])
 
 
 @pytest.mark.parametrize(

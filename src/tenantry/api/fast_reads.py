@@ -22,10 +22,11 @@ One pooled connection serves the request: the token lookup, then the compiled st
 
 import logging
 from collections import Counter, OrderedDict
-from collections.abc import Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import orjson
 from graphql import DocumentNode, GraphQLSchema, get_operation_ast
 from starlette.requests import Request
@@ -37,6 +38,7 @@ from tenantry.api.compiler.planner import Plan
 from tenantry.api.context import bearer_token
 from tenantry.api.cost import CostLimits, operation_cost
 from tenantry.api.inputs import check_variables
+from tenantry.auth.principal import Principal
 from tenantry.auth.service import authenticate_on
 from tenantry.db.engine import Database
 from tenantry.logs import note_request
@@ -50,6 +52,9 @@ CACHE_SIZE = 512
 FAST_READS: Counter[str] = Counter()
 
 REQUEST_KEYS = frozenset({"query", "variables", "operationName"})
+
+
+Limit = Callable[[Database, Request, "Principal | None", asyncpg.Connection], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,8 @@ class FastReads:
         self.schema: GraphQLSchema | None = None
         self._verdicts: OrderedDict[tuple[str, str | None], DocumentNode] = OrderedDict()
         self._prepared: OrderedDict[Hashable, Prepared | None] = OrderedDict()
+        # The view's rate limit, taken once the caller is known (before the read runs).
+        self.limit: Limit | None = None
 
     def remember(
         self, schema: GraphQLSchema, query: str, operation_name: str | None, document: DocumentNode
@@ -154,6 +161,9 @@ class FastReads:
                 principal = await authenticate_on(connection, token)
                 # The normal path takes this answer instead of asking again.
                 request.state.authenticated = (token, principal)
+                if self.limit is not None:
+                    # On this connection; RateLimited becomes the view's 429.
+                    await self.limit(db, request, principal, connection)
                 if principal is None:
                     return None
                 authenticated = True

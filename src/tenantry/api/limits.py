@@ -32,6 +32,7 @@ from tenantry.api.guard import (
     RequireWebSocketForSubscriptions,
 )
 from tenantry.api.inputs import CheckInputBeforeCoercion
+from tenantry.api.request_errors import RequestErrorCodes
 from tenantry.api.roles import RequireRoleBeforeInput
 from tenantry.settings import Settings
 
@@ -128,6 +129,7 @@ def schema_extensions(
 ) -> list[type[SchemaExtension] | Callable[[], SchemaExtension]]:
     costly_gate = asyncio.Semaphore(settings.costly_query_concurrency)
     return [
+        RequestErrorCodes,
         _shared(MaxTokensLimiter(max_token_count=settings.max_tokens)),
         _shared(ParserCache(maxsize=512)),
         lambda: MaxDefinitions(settings.max_operations, settings.max_fragments),

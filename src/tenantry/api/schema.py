@@ -25,6 +25,7 @@ from tenantry.api.mutations.users import UserMutations
 from tenantry.api.node import resolve_node, resolve_nodes
 from tenantry.api.observe import NoteOperation
 from tenantry.api.relay import Connection, build_connection, decode_id, page_request
+from tenantry.api.request_errors import give_parse_codes
 from tenantry.api.scalars import SCALAR_OVERRIDES
 from tenantry.api.subscriptions import Subscription
 from tenantry.api.types.catalog import SponsorOperatorType, to_gql_operator
@@ -129,6 +130,7 @@ class TenantrySchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
+        give_parse_codes(errors)
         # Expected errors (validation, client errors) are the client's business; log the rest.
         log_unexpected(errors, execution_context.context if execution_context else None)
 

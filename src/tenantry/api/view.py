@@ -2,27 +2,45 @@
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, overload
 
+import asyncpg
 import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from tenantry.api.context import Context, bearer_token
-from tenantry.api.errors import RETRY_AFTER_SECONDS, SERVICE_UNAVAILABLE, error_response
+from tenantry.api.errors import (
+    RETRY_AFTER_SECONDS,
+    SERVICE_UNAVAILABLE,
+    error_response,
+    request_error,
+)
 from tenantry.api.fast_reads import FastReads
+from tenantry.api.http_media import (
+    GRAPHQL_RESPONSE_JSON,
+    JSON,
+    graphql_response_status,
+    response_media_type,
+)
+from tenantry.api.ws_allow_list import AllowListTransportWS
 from tenantry.auth.principal import Principal
 from tenantry.auth.service import authenticate_on
 from tenantry.db.engine import Database
 from tenantry.logs import note_request, request_id_from
+from tenantry.persisted_queries import service as persisted
+from tenantry.rate_limits.service import RateLimited, bucket_of, take_request
 from tenantry.settings import Settings
 
 ASSETS_PATH = "/graphiql-assets"
@@ -72,11 +90,22 @@ class TextWebSocket(ASGIWebSocketAdapter):
 
 class GraphQLView(GraphQL[Context, None]):
     websocket_adapter_class = TextWebSocket
+    graphql_transport_ws_handler_class = AllowListTransportWS
 
     def __init__(self, schema: Any, settings: Settings) -> None:
-        super().__init__(schema)
+        # Cross-origin WebSocket handshakes are refused (403) unless from these origins.
+        super().__init__(
+            schema,
+            allowed_origins=settings.cors_origins,
+            # The legacy graphql-ws protocol has no allow-list check: off in allow-list mode.
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,)
+            if settings.persisted_queries_only
+            else (GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
+        )
         self.settings = settings
         self.fast_reads: FastReads | None = getattr(schema, "fast_reads", None)
+        if self.fast_reads is not None:
+            self.fast_reads.limit = self.take_request
         template = (Path(__file__).parent / "static" / "graphiql.html").read_text()
         self.ide_html = template.replace("{assets}", ASSETS_PATH)
 
@@ -101,6 +130,8 @@ class GraphQLView(GraphQL[Context, None]):
         principal = known[1] if known and known[0] == token else await self.principal(db, token)
         if principal is not None:
             note_request(tenant=str(principal.tenant_id), user=str(principal.user_id))
+        if isinstance(request, Request):
+            await self.take_request(db, request, principal)
         return Context(
             request=request,
             response=response,
@@ -110,6 +141,71 @@ class GraphQLView(GraphQL[Context, None]):
             principal=principal,
             jobs=getattr(request.app.state, "jobs", None),
         )
+
+    async def take_request(
+        self,
+        db: Database,
+        request: Request,
+        who: Principal | None,
+        connection: asyncpg.Connection | None = None,
+    ) -> None:
+        """The rate limit (rate_limits/service.py): one statement, or none when off; once per
+        request (the fast path takes it, on its own connection, before the read)."""
+        if getattr(request.state, "rate_limited", False):
+            return
+        request.state.rate_limited = True
+        bucket = bucket_of(self.settings, who, request.client.host if request.client else None)
+        if bucket is None:
+            return
+        if connection is not None:
+            await take_request(connection, *bucket)
+            return
+        async with db.bare() as fresh:
+            await take_request(fresh, *bucket)
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A persisted query over GET has no `query` parameter either.
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(
+            request
+        )
+
+    async def execute_single(  # noqa: PLR0917 (the signature of Strawberry's)
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Runs the document a persisted query names (persisted_queries/service.py)."""
+        if not persisted.applies(request_data.extensions, self.settings.persisted_queries_only):
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        try:
+            async with context.db.bare() as connection:
+                document = await persisted.document_to_run(
+                    connection,
+                    request_data.query,
+                    request_data.extensions,
+                    allow_list_only=self.settings.persisted_queries_only,
+                    may_store=context.principal is not None,
+                )
+        except persisted.PersistedQueryError as error:
+            return ExecutionResult(data=None, errors=[request_error(str(error), error.code)])
+        result = await super().execute_single(
+            request,
+            request_adapter,
+            sub_response,
+            context,
+            root_value,
+            replace(request_data, query=document.query),
+        )
+        if document.store_as is not None and result.data is not None:
+            async with context.db.bare() as connection:
+                await persisted.store(connection, document)
+        return result
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         # Browsers cannot set headers on a websocket: graphql-transport-ws clients send
@@ -127,12 +223,24 @@ class GraphQLView(GraphQL[Context, None]):
         note_request(operation="graphiql")
         return HTMLResponse(self.ide_html)
 
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        sub_response.media_type = response_media_type(request.headers.get("accept"))
+        return sub_response
+
     def create_response(
         self,
         response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
         sub_response: Response,
     ) -> Response:
+        media_type = sub_response.media_type or JSON
+        status = None
+        if media_type == GRAPHQL_RESPONSE_JSON and isinstance(response_data, dict):
+            status = graphql_response_status(response_data)
         response = super().create_response(response_data, sub_response)
+        response.headers["content-type"] = media_type
+        if status is not None and not sub_response.status_code:
+            response.status_code = status
         code = _first_error_code(response_data)
         if code is not None:
             note_request(error_code=code)
@@ -183,6 +291,10 @@ class GraphQLView(GraphQL[Context, None]):
                 if fast is not None:
                     return fast
             return await super().run(request, context, root_value)
+        except RateLimited as limited:
+            response = error_response(429, limited.message, "RATE_LIMITED")
+            response.headers["Retry-After"] = str(limited.retry_after_seconds)
+            return response
         except HTTPException as error:
             code = HTTP_ERROR_CODES.get(error.status_code, "BAD_REQUEST")
             note_request(error_code=code)

@@ -8,6 +8,8 @@ from tenantry.fees import models as _fees  # noqa: F401
 from tenantry.ledger import models as _ledger  # noqa: F401
 from tenantry.operators import models as _operators  # noqa: F401
 from tenantry.partners import models as _partners  # noqa: F401
+from tenantry.persisted_queries import models as _persisted_queries  # noqa: F401
+from tenantry.rate_limits import models as _rate_limits  # noqa: F401
 from tenantry.reports import models as _reports  # noqa: F401
 from tenantry.tariffs import models as _tariffs  # noqa: F401
 from tenantry.tenants import models as _tenants  # noqa: F401

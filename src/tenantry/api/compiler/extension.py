@@ -12,6 +12,7 @@ from typing import Any, cast
 
 import orjson
 from graphql import DocumentNode, GraphQLSchema
+from starlette.responses import Response
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -67,9 +68,9 @@ class CompiledReads(SchemaExtension):
             READS.labels(path).inc()
             note_request(read_path=path)
             log.debug("read", extra={"read_path": path, "operation": execution.operation_name})
-            headers = getattr(context.response, "headers", None)
-            if headers is not None:
-                headers[PATH_HEADER] = path
+            # Over a WebSocket there is no response to put a header on.
+            if isinstance(context.response, Response):
+                context.response.headers[PATH_HEADER] = path
         yield
 
     async def _compiled(self, context: Context) -> str | None:
