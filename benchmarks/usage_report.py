@@ -1,12 +1,14 @@
-"""Build and download a usage report over 2 million usage records, with flat memory.
+"""Build and download a usage report, with flat memory, at 20,000 and 220,000 records.
 
 Fills usage with SQL (the rating path has its own benchmark), then measures:
-- building the report (the worker's code: aggregate, stream, CSV, chunks into PostgreSQL),
+- building the report (the worker's code: PostgreSQL aggregates and formats the CSV, which
+  streams through `COPY ... TO STDOUT` into the stored chunks),
 - downloading it (the signed-link route, streamed chunk by chunk),
 - a plain `COPY (the same rows) TO STDOUT (FORMAT csv)`, the baseline, in the same run;
 and the peak Python memory of each (tracemalloc), at two sizes to show it does not grow.
+The goal: building takes at most 1.5 times the baseline.
 
-    .venv/bin/python -m benchmarks.usage_report [--records 2000000] [--endpoints 100000]
+    .venv/bin/python -m benchmarks.usage_report [--records 200000] [--endpoints 10000]
 """
 
 import argparse
@@ -69,10 +71,24 @@ async def run(db: Database, url: str, records: int, endpoints: int, prefix: str)
     async with db.read() as session:
         total = await session.scalar(sa.text("SELECT count(*) FROM usage_records"))
     print(f"usage records: {total}")
+    # The report's rows as PostgreSQL holds them, unformatted, compiled for asyncpg.
+    compiled = reports_repo.rows_query(report, tenant.depth).compile(dialect=db.engine.dialect)
+    rows_sql = str(compiled)
+    args = [compiled.params[name] for name in compiled.positiontup or ()]
+
+    async def copy() -> None:
+        async with db.bare() as connection:
+            await connection.copy_from_query(rows_sql, *args, output=_Sink(), format="csv")
+
+    # The baseline before and after the build (the caches are warm for the second); the
+    # faster of the two is the one the build is compared with.
+    first, _ = await measure("plain COPY ... TO STDOUT (baseline)", copy)
     build, _ = await measure(
         "build report (worker)",
         lambda: service.build_report(db, report.id, job_id=0, may_retry=False),
     )
+    second, _ = await measure("plain COPY ... TO STDOUT (again)", copy)
+    plain = min(first, second)
 
     app = create_app(Settings(database_url=url), db=db)
     query = await service.signed_query(db, report.id, timedelta(hours=1))
@@ -92,22 +108,9 @@ async def run(db: Database, url: str, records: int, endpoints: int, prefix: str)
         print(f"  downloaded {size / 2**20:.1f} MiB")
 
     fetch, _ = await measure("download (signed link, streamed)", download)
-
     async with db.read() as session:
         built = await reports_repo.get_unscoped(session, report.id)
-        assert built is not None
-        # The very statement the worker streams, compiled for asyncpg with its parameters.
-        compiled = reports_repo.rows_query(built, tenant.depth).compile(dialect=db.engine.dialect)
-        rows_sql = str(compiled)
-        args = [compiled.params[name] for name in compiled.positiontup or ()]
-
-    async def copy() -> None:
-        async with db.engine.connect() as conn:
-            raw = await conn.get_raw_connection()
-            sink = _Sink()
-            await raw.driver_connection.copy_from_query(rows_sql, *args, output=sink, format="csv")  # type: ignore[union-attr]
-
-    plain, _ = await measure("plain COPY ... TO STDOUT (baseline)", copy)
+    assert built is not None
     print(f"  rows: {built.row_count}, CSV: {(built.byte_size or 0) / 2**20:.1f} MiB")
     print(f"  ratio build/COPY: {build / plain:.2f}   ratio download/COPY: {fetch / plain:.2f}")
 
@@ -122,8 +125,8 @@ class _Sink:
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--records", type=int, default=2_000_000)
-    parser.add_argument("--endpoints", type=int, default=100_000)
+    parser.add_argument("--records", type=int, default=200_000)
+    parser.add_argument("--endpoints", type=int, default=10_000)
     args = parser.parse_args()
     url = await fresh_database("tenantry_bench_report")
     db = Database.connect(url, pool_size=4)
