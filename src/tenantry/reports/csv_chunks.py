@@ -1,35 +1,61 @@
 """The CSV that ``COPY ... TO STDOUT (FORMAT csv)`` streams, cut into the report's stored
 chunks as it comes: memory stays flat whatever the size of the report."""
 
+import asyncio
 import base64
 import binascii
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from types import TracebackType
+from typing import Any
 
 # What a record of the report starts with: the base64 of "Endpoint:" (nine bytes, so its
 # encoding ends on a whole group) that begins every endpoint's global id.
 _ENDPOINT_ID_PREFIX = base64.b64encode(b"Endpoint:")
 _ID_MAX = 48  # the base64 of "Endpoint:" and a 64-bit id is 40 characters
 
-Store = Callable[[bytes, int | None], Awaitable[None]]
+Store = Callable[[bytes, int | None], Coroutine[Any, Any, None]]
 
 
 class CsvChunks:
     """An output for asyncpg's ``copy_from_query``: takes the pieces it is given, turns
     PostgreSQL's record ends (LF) into CRLF (RFC 4180, what the reports have always had),
     and hands ``store`` chunks of exactly ``chunk_bytes`` (the last one shorter), each with
-    the id of the last endpoint it reached. Between pieces it holds less than a chunk; while
-    ``store`` runs, less than a chunk more than the piece just given (``peak_held``, the most
-    it held: the pieces are what asyncpg read from the socket at once)."""
+    the id of the last endpoint it reached.
+
+    One chunk is stored while the next one fills (the database writes it while PostgreSQL
+    formats more), never two at once. So it holds at most the chunk being stored, less than
+    a chunk being filled and the piece just given (what asyncpg read at once): ``peak_held``
+    is the most it held. Use it as an async context manager: leaving it on an error waits
+    for the chunk being stored."""
 
     def __init__(self, chunk_bytes: int, store: Store) -> None:
         self.chunk_bytes, self.store = chunk_bytes, store
         self.size = self.chunks = self.peak_held = 0
         self._pending: list[bytes] = []
         self._held = 0
+        self._storing: asyncio.Task[None] | None = None
+        self._storing_bytes = 0
         self._quoted = False  # inside a quoted value: an LF there is data, kept as is
         self._head: bytes | None = b""  # the start of a record's first value, while open
         self._endpoint_id: int | None = None
+
+    async def __aenter__(self) -> "CsvChunks":
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            await self._flush()
+            await self._wait_stored()
+        elif self._storing is not None:
+            self._storing.cancel()
+            with contextlib.suppress(BaseException):
+                await self._storing
 
     async def __call__(self, piece: bytes) -> None:
         piece = self._with_crlf(piece)
@@ -38,21 +64,30 @@ class CsvChunks:
         while self._held >= self.chunk_bytes:
             data = b"".join(self._pending)
             chunk, rest = data[: self.chunk_bytes], data[self.chunk_bytes :]
+            self.peak_held = max(self.peak_held, self._storing_bytes + len(data))
             self._pending, self._held = ([rest] if rest else []), len(rest)
-            await self._store(chunk)
+            await self._start_storing(chunk)
 
-    async def close(self) -> None:
+    async def _flush(self) -> None:
         """Store what is left (the whole CSV when it is shorter than a chunk)."""
         if self._held:
             data = b"".join(self._pending)
+            self.peak_held = max(self.peak_held, self._storing_bytes + len(data))
             self._pending, self._held = [], 0
-            await self._store(data)
+            await self._start_storing(data)
 
-    async def _store(self, chunk: bytes) -> None:
-        self.peak_held = max(self.peak_held, self._held + len(chunk))
+    async def _start_storing(self, chunk: bytes) -> None:
+        await self._wait_stored()
         self.size += len(chunk)
         self.chunks += 1
-        await self.store(chunk, self._endpoint_id)
+        self._storing_bytes = len(chunk)
+        self._storing = asyncio.create_task(self.store(chunk, self._endpoint_id))
+
+    async def _wait_stored(self) -> None:
+        if self._storing is not None:
+            storing, self._storing = self._storing, None
+            await storing
+            self._storing_bytes = 0
 
     def _with_crlf(self, piece: bytes) -> bytes:
         # A quote character only ever opens, closes or (doubled) escapes within a quoted
@@ -76,12 +111,12 @@ class CsvChunks:
         end = len(outside)
         while True:
             newline = outside.rfind(b"\n", 0, end)
-            if newline < 0 and head is None:
-                return open_head
-            if newline < 0:
+            if newline >= 0:
+                text = outside[newline + 1 : newline + 1 + _ID_MAX]
+            elif head is not None:
                 text = (head + outside[:_ID_MAX])[:_ID_MAX]
             else:
-                text = outside[newline + 1 : newline + 1 + _ID_MAX]
+                return open_head
             value, comma, _ = text.partition(b",")
             if comma:
                 if value.startswith(_ENDPOINT_ID_PREFIX):

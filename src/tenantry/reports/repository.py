@@ -169,10 +169,11 @@ async def set_progress(session: AsyncSession, report_id: int, **values: Any) -> 
 
 
 async def add_chunk(session: AsyncSession, report: UsageReport, seq: int, data: bytes) -> None:
-    session.add(
-        UsageReportChunk(report_id=report.id, seq=seq, tenant_id=report.tenant_id, data=data)
+    await session.execute(
+        sa.insert(UsageReportChunk).values(
+            report_id=report.id, seq=seq, tenant_id=report.tenant_id, data=data
+        )
     )
-    await session.flush()
 
 
 async def chunks_from(

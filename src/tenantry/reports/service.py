@@ -114,10 +114,8 @@ async def _build(db: Database, report: UsageReport, chunk_bytes: int) -> Built:
             await repo.add_chunk(session, report, next(seq), chunk)
             await progress.reached(endpoint_id)
 
-        output = CsvChunks(chunk_bytes, store)
-        async with db.bare() as connection:
+        async with CsvChunks(chunk_bytes, store) as output, db.bare() as connection:
             rows = await repo.copy_csv(connection, report, tenant.depth, tenant.currency, output)
-        await output.close()
         await repo.set_progress(
             session,
             report.id,
