@@ -221,8 +221,13 @@ async def fail_abandoned(db: Database) -> list[int]:
     return ids
 
 
+def expires_at(report: UsageReport, retention: timedelta) -> datetime | None:
+    """When ``expire_reports`` may delete a finished report; None while it is unfinished."""
+    return None if report.completed_at is None else report.completed_at + retention
+
+
 async def expire_reports(db: Database, retention: timedelta) -> int:
-    """Delete the reports (and their CSV) that finished more than ``retention`` ago."""
+    """Delete the reports (and their CSV) whose ``expires_at`` has passed."""
     before = utcnow() - retention
     deleted = 0
     while True:
