@@ -96,6 +96,20 @@ async def test_size_and_expiry_are_null_until_the_report_is_done(
     assert (failed["byteSize"], failed["expiresAt"]) == (None, "2026-12-08T10:00:00+00:00")
 
 
+async def november_report(db: Database, tenant_id: int) -> UsageReport:
+    """A PENDING report of November 2026 (no job: the tests build it themselves)."""
+    async with db.write() as session:
+        return await reports_repo.add(
+            session,
+            UsageReport(
+                tenant_id=tenant_id,
+                period_start=datetime.fromisoformat("2026-11-01T00:00:00+00:00"),
+                period_end=datetime.fromisoformat("2026-12-01T00:00:00+00:00"),
+                include_descendants=True,
+            ),
+        )
+
+
 ENDPOINTS = 5_000
 
 # Endpoints of the priced customer, some with names that CSV must quote, and one DATA, SMS
@@ -129,15 +143,7 @@ async def test_a_large_report_holds_a_chunk_or_two_and_its_progress_moves(
         await session.execute(
             sa.text(FILL), {"endpoint": pk_of(priced.endpoint_id), "n": ENDPOINTS}
         )
-        row = await reports_repo.add(
-            session,
-            UsageReport(
-                tenant_id=world.a1.id,
-                period_start=datetime.fromisoformat("2026-11-01T00:00:00+00:00"),
-                period_end=datetime.fromisoformat("2026-12-01T00:00:00+00:00"),
-                include_descendants=True,
-            ),
-        )
+    row = await november_report(db, world.a1.id)
     # Every change of progress is written (not only every PROGRESS_SECONDS), and seen here.
     monkeypatch.setattr(service, "PROGRESS_SECONDS", 0)
     written: list[dict[str, Any]] = []
@@ -182,19 +188,9 @@ async def test_a_build_over_its_time_is_failed_in_words_and_logged_in_detail(
     db: Database,
     database_url: str,
     world: World,
-    priced: Priced,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    async with db.write() as session:
-        row = await reports_repo.add(
-            session,
-            UsageReport(
-                tenant_id=world.a1.id,
-                period_start=datetime.fromisoformat("2026-11-01T00:00:00+00:00"),
-                period_end=datetime.fromisoformat("2026-12-01T00:00:00+00:00"),
-                include_descendants=True,
-            ),
-        )
+    row = await november_report(db, world.a1.id)
     # Jobs run under TENANTRY_JOB_STATEMENT_TIMEOUT_MS; the usage table is locked meanwhile.
     jobs_db = Database.connect(database_url, statement_timeout_ms=300)
     locker = await asyncpg.connect(
