@@ -1,12 +1,14 @@
-"""Build and download a usage report over 2 million usage records, with flat memory.
+"""Build and download a usage report, with flat memory, at 20,000 and 220,000 records.
 
 Fills usage with SQL (the rating path has its own benchmark), then measures:
-- building the report (the worker's code: aggregate, stream, CSV, chunks into PostgreSQL),
+- building the report (the worker's code: PostgreSQL aggregates and formats the CSV, which
+  streams through `COPY ... TO STDOUT` into the stored chunks),
 - downloading it (the signed-link route, streamed chunk by chunk),
 - a plain `COPY (the same rows) TO STDOUT (FORMAT csv)`, the baseline, in the same run;
 and the peak Python memory of each (tracemalloc), at two sizes to show it does not grow.
+The goal: building takes at most 1.5 times the baseline.
 
-    .venv/bin/python -m benchmarks.usage_report [--records 2000000] [--endpoints 100000]
+    .venv/bin/python -m benchmarks.usage_report [--records 200000] [--endpoints 10000]
 """
 
 import argparse
@@ -26,7 +28,7 @@ from tenantry.app import create_app
 from tenantry.db.engine import Database
 from tenantry.reports import repository as reports_repo
 from tenantry.reports import service
-from tenantry.reports.models import UsageReport
+from tenantry.reports.models import ReportStatus, UsageReport, UsageReportChunk
 from tenantry.settings import Settings
 from tenantry.tenants.models import Tenant
 
@@ -43,14 +45,20 @@ FILL = sa.text(
 )
 
 
-async def measure(label: str, work: Callable[[], Awaitable[object]]) -> tuple[float, float]:
-    tracemalloc.start()
+async def measure(
+    label: str, work: Callable[[], Awaitable[object]], *, traced: bool = False
+) -> tuple[float, float]:
+    """Seconds, and with ``traced`` the peak Python memory (tracemalloc slows Python code
+    several times over, so timed runs go without it)."""
+    if traced:
+        tracemalloc.start()
     started = time.perf_counter()
     await work()
     seconds = time.perf_counter() - started
-    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    peak = tracemalloc.get_traced_memory()[1] / 2**20 if traced else 0.0
     tracemalloc.stop()
-    print(f"  {label:<34} {seconds:8.2f} s   peak Python memory {peak:7.1f} MiB")
+    memory = f"peak Python memory {peak:7.1f} MiB" if traced else "(timed, untraced)"
+    print(f"  {label:<34} {seconds:8.2f} s   {memory}")
     return seconds, peak
 
 
@@ -69,10 +77,39 @@ async def run(db: Database, url: str, records: int, endpoints: int, prefix: str)
     async with db.read() as session:
         total = await session.scalar(sa.text("SELECT count(*) FROM usage_records"))
     print(f"usage records: {total}")
-    build, _ = await measure(
-        "build report (worker)",
-        lambda: service.build_report(db, report.id, job_id=0, may_retry=False),
-    )
+    # The report's rows as PostgreSQL holds them, unformatted, compiled for asyncpg.
+    compiled = reports_repo.rows_query(report, tenant.depth).compile(dialect=db.engine.dialect)
+    rows_sql = str(compiled)
+    args = [compiled.params[name] for name in compiled.positiontup or ()]
+
+    async def copy() -> None:
+        async with db.bare() as connection:
+            await connection.copy_from_query(rows_sql, *args, output=_Sink(), format="csv")
+
+    # Each three times, in turns (the first COPY also sets the new rows' hint bits); the best
+    # of each is compared, so that a busy machine's noise weighs less. Between builds the
+    # report goes back to PENDING without its chunks.
+    builds: list[float] = []
+    copies: list[float] = []
+    for attempt in range(4):
+        # The last round traces memory (and is not timed against the others).
+        traced = attempt == 3
+        copied, _ = await measure("plain COPY ... TO STDOUT (baseline)", copy, traced=traced)
+        if attempt:
+            async with db.write() as session:
+                await session.execute(
+                    sa.delete(UsageReportChunk).where(UsageReportChunk.report_id == report.id)
+                )
+                await reports_repo.set_progress(session, report.id, status=ReportStatus.PENDING)
+        took, _ = await measure(
+            "build report (worker)",
+            lambda: service.build_report(db, report.id, job_id=0, may_retry=False),
+            traced=traced,
+        )
+        if not traced:
+            copies.append(copied)
+            builds.append(took)
+    build, plain = min(builds), min(copies)
 
     app = create_app(Settings(database_url=url), db=db)
     query = await service.signed_query(db, report.id, timedelta(hours=1))
@@ -91,24 +128,12 @@ async def run(db: Database, url: str, records: int, endpoints: int, prefix: str)
                 size += len(chunk)
         print(f"  downloaded {size / 2**20:.1f} MiB")
 
-    fetch, _ = await measure("download (signed link, streamed)", download)
-
+    fetch, _ = await measure("download (signed link, streamed)", download, traced=True)
     async with db.read() as session:
         built = await reports_repo.get_unscoped(session, report.id)
-        assert built is not None
-        # The very statement the worker streams, compiled for asyncpg with its parameters.
-        compiled = reports_repo.rows_query(built, tenant.depth).compile(dialect=db.engine.dialect)
-        rows_sql = str(compiled)
-        args = [compiled.params[name] for name in compiled.positiontup or ()]
-
-    async def copy() -> None:
-        async with db.engine.connect() as conn:
-            raw = await conn.get_raw_connection()
-            sink = _Sink()
-            await raw.driver_connection.copy_from_query(rows_sql, *args, output=sink, format="csv")  # type: ignore[union-attr]
-
-    plain, _ = await measure("plain COPY ... TO STDOUT (baseline)", copy)
+    assert built is not None
     print(f"  rows: {built.row_count}, CSV: {(built.byte_size or 0) / 2**20:.1f} MiB")
+    print(f"  best of 3: build {build:.2f} s, COPY {plain:.2f} s")
     print(f"  ratio build/COPY: {build / plain:.2f}   ratio download/COPY: {fetch / plain:.2f}")
 
 
@@ -122,8 +147,8 @@ class _Sink:
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--records", type=int, default=2_000_000)
-    parser.add_argument("--endpoints", type=int, default=100_000)
+    parser.add_argument("--records", type=int, default=200_000)
+    parser.add_argument("--endpoints", type=int, default=10_000)
     args = parser.parse_args()
     url = await fresh_database("tenantry_bench_report")
     db = Database.connect(url, pool_size=4)

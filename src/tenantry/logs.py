@@ -57,7 +57,13 @@ def note_request(**fields: str | None) -> None:
 
 
 # The attributes every LogRecord has: anything else on a record came in through `extra`.
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+# (uvicorn adds ``color_message``: the same message with terminal colours.)
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 
 
 class JsonFormatter(logging.Formatter):

@@ -13,11 +13,11 @@ from tenantry.api.compiler.registry import binder_of
 from tenantry.api.compiler.sql import cursor, global_id, iso_datetime
 from tenantry.api.schema import build_schema
 from tenantry.api.types.account_sql import billing_status as billing_status_sql
-from tenantry.api.types.money_sql import display_amount as display_amount_sql
 from tenantry.core.pagination import encode_cursor
 from tenantry.db.engine import Database
 from tenantry.ledger.models import MONEY, Account
 from tenantry.ledger.money import display_amount
+from tenantry.ledger.money_sql import display_amount as display_amount_sql
 from tenantry.ledger.service import billing_status
 from tenantry.settings import Settings
 from tests.ids import gid

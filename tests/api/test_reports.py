@@ -123,31 +123,38 @@ async def test_reports_section_lists_newest_first(gql: GraphQLClient, world: Wor
     assert [e["node"]["id"] for e in data["tenant"]["reports"]["edges"]] == ids[::-1][:2]
 
 
-async def test_a_failure_keeps_its_reason_and_the_worker_goes_on(
+async def test_a_failure_is_explained_to_people_and_detailed_in_the_log(
     gql: GraphQLClient,
     db: Database,
     jobs: procrastinate.App,
     world: World,
     monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     failing = (await request(gql, world.a1_admin.token, world.a1.id))["report"]["id"]
     healthy = (await request(gql, world.a1_admin.token, world.a1x.id))["report"]["id"]
-    real_stream = reports_repo.stream_rows
+    real_copy = reports_repo.copy_csv
     failing_pk = pk_of(failing)
 
-    def stream(session: Any, report: Any, depth: int) -> Any:
+    async def copy(connection: Any, report: Any, *args: Any) -> int:
         if report.id == failing_pk:
-            raise RuntimeError("disk on fire")
-        return real_stream(session, report, depth)
+            raise RuntimeError("disk on fire at /var/lib/postgresql")
+        return await real_copy(connection, report, *args)
 
-    monkeypatch.setattr(reports_repo, "stream_rows", stream)
+    monkeypatch.setattr(reports_repo, "copy_csv", copy)
     await work_off(jobs, db)
     bad = await report(gql, world.a1_admin.token, failing)
+    # A sentence for whoever asked for the report; nothing of the exception's text.
     assert (bad["status"], bad["error"], bad["downloadUrl"]) == (
         "FAILED",
-        "RuntimeError: disk on fire",
+        "The report could not be built because of an unexpected error; request it again, "
+        "and if it fails again, tell support its id.",
         None,
     )
+    # The details are in the log, with the report's id.
+    [logged] = [r for r in caplog.records if r.exc_info and r.name == "tenantry.reports.service"]
+    assert f"Usage report {failing_pk} " in logged.getMessage()
+    assert "disk on fire at /var/lib/postgresql" in caplog.text
     assert (await report(gql, world.a1_admin.token, healthy))["status"] == "SUCCEEDED"
 
 

@@ -105,17 +105,17 @@ async def test_a_transient_error_is_retried_with_backoff_and_the_build_succeeds(
         RECORD, {"r": [record(priced.endpoint_id, "e1", "10.5")]}, token=world.root_admin.token
     )
     report_id = (await request(gql, world.a1_admin.token, world.a1.id))["report"]["id"]
-    real_stream = reports_repo.stream_rows
+    real_copy = reports_repo.copy_csv
     calls = 0
 
-    def stream_failing_once(session: Any, row: Any, depth: int) -> Any:
+    async def copy_failing_once(*args: Any) -> int:
         nonlocal calls
         calls += 1
         if calls == 1:
             raise transient_error()
-        return real_stream(session, row, depth)
+        return await real_copy(*args)
 
-    monkeypatch.setattr(reports_repo, "stream_rows", stream_failing_once)
+    monkeypatch.setattr(reports_repo, "copy_csv", copy_failing_once)
     await work_off(jobs, db)
     # Not FAILED: queued again for later (the worker found nothing due and stopped).
     assert (await report(gql, world.a1_admin.token, report_id))["status"] == "RUNNING"
@@ -148,16 +148,18 @@ async def test_a_transient_error_that_persists_ends_failed_with_its_reason(
 ) -> None:
     report_id = (await request(gql, world.a1_admin.token, world.a1.id))["report"]["id"]
 
-    def stream_failing(session: Any, row: Any, depth: int) -> Any:
+    async def copy_failing(*args: Any) -> int:
         raise transient_error()
 
-    monkeypatch.setattr(reports_repo, "stream_rows", stream_failing)
+    monkeypatch.setattr(reports_repo, "copy_csv", copy_failing)
     for _ in range(BUILD_ATTEMPTS):
         await work_off(jobs, db)
         await backoff_passes(db)
     failed = await report(gql, world.a1_admin.token, report_id)
     assert failed["status"] == "FAILED"
-    assert failed["error"].startswith("OperationalError: ")
+    assert failed["error"] == (
+        "The report could not be built because the database was unavailable; request it again."
+    )
     # It ran BUILD_ATTEMPTS times, then recorded the failure (the job itself succeeded).
     assert await queued_jobs(db, report_id) == [("succeeded", BUILD_ATTEMPTS)]
 

@@ -104,10 +104,13 @@ class Database:
             yield session
 
     @asynccontextmanager
-    async def bare(self) -> AsyncIterator[asyncpg.Connection]:
+    async def bare(self, *, pinged: bool = False) -> AsyncIterator[asyncpg.Connection]:
         """A driver connection from the reads pool, outside any transaction: a statement on
         it is one round trip (no BEGIN, no ROLLBACK, no ping). For single-statement reads."""
-        async with (self.reads or self.engine).connect() as connection:
+        # ``pinged``: from the main pool, checked first (a job's long statement after a
+        # database restart must not meet a dead connection).
+        engine = self.engine if pinged else (self.reads or self.engine)
+        async with engine.connect() as connection:
             raw = await connection.get_raw_connection()
             driver = raw.driver_connection
             assert driver is not None

@@ -14,7 +14,7 @@ _TRANSIENT_CODES = {
 }
 
 
-def _sqlstate(exc: BaseException) -> str | None:
+def sqlstate(exc: BaseException) -> str | None:
     for candidate in (exc, getattr(exc, "orig", None), exc.__cause__):
         code = getattr(candidate, "sqlstate", None)
         if isinstance(code, str):
@@ -29,7 +29,7 @@ def is_transient(exc: BaseException) -> bool:
     # A pool that had no connection to give in time; a socket that failed.
     if isinstance(exc, sqlalchemy.exc.TimeoutError | TimeoutError | OSError):
         return True
-    code = _sqlstate(exc)
+    code = sqlstate(exc)
     if code is not None:
         return code in _TRANSIENT_CODES or code[:2] in _TRANSIENT_CLASSES
     return isinstance(exc.__cause__, OSError)

@@ -1,19 +1,22 @@
 """All SQL about usage reports: the rows they hold, their chunks, their signing key."""
 
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
+import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.auth.scope import Scope
 from tenantry.core.pagination import Page, PageRequest
 from tenantry.customers.models import Customer, Endpoint
 from tenantry.db.paging import any_of, counts_by_key, pages_by_key
+from tenantry.db.sqltext import global_id
+from tenantry.ledger.money_sql import display_amount
 from tenantry.reports.models import (
     BUILD_LOCK_PREFIX,
     AppSecret,
@@ -166,15 +169,10 @@ async def set_progress(session: AsyncSession, report_id: int, **values: Any) -> 
 
 
 async def add_chunk(session: AsyncSession, report: UsageReport, seq: int, data: bytes) -> None:
-    session.add(
-        UsageReportChunk(report_id=report.id, seq=seq, tenant_id=report.tenant_id, data=data)
-    )
-    await session.flush()
-
-
-async def delete_chunks(session: AsyncSession, report_id: int) -> None:
     await session.execute(
-        sa.delete(UsageReportChunk).where(UsageReportChunk.report_id == report_id)
+        sa.insert(UsageReportChunk).values(
+            report_id=report.id, seq=seq, tenant_id=report.tenant_id, data=data
+        )
     )
 
 
@@ -188,6 +186,16 @@ async def chunks_from(
         .limit(limit)
     )
     return [(s, d) for s, d in (await session.execute(stmt)).all()]
+
+
+def _in_scope(tenant_id: Any, report: UsageReport) -> sa.ColumnElement[bool]:
+    """Rows of the report's tenant, and of its sub-tree when the report includes it."""
+    if report.include_descendants:
+        below = sa.select(Tenant.id).where(
+            Tenant.path.contains(sa.literal([report.tenant_id], Tenant.path.type))
+        )
+        return tenant_id.in_(below)  # type: ignore[no-any-return]
+    return tenant_id == report.tenant_id  # type: ignore[no-any-return]
 
 
 def _grouped(report: UsageReport, tenant_depth: int) -> sa.Subquery:
@@ -207,19 +215,29 @@ def _grouped(report: UsageReport, tenant_depth: int) -> sa.Subquery:
     )
 
 
-async def count_rows(session: AsyncSession, report: UsageReport, tenant_depth: int) -> int:
+def _rows(
+    report: UsageReport,
+    tenant_depth: int,
+    columns: Callable[[sa.Subquery], list[Any]],
+) -> sa.Select[Any]:
+    """The report's rows, in endpoint order, as ``columns`` shows them."""
     grouped = _grouped(report, tenant_depth)
-    return int(await session.scalar(sa.select(sa.func.count()).select_from(grouped)) or 0)
-
-
-ReportRow = tuple[int, str, str, str, str, str, Decimal, Decimal]
+    return (
+        sa.select(*columns(grouped))
+        .select_from(grouped)
+        .join(Endpoint, Endpoint.id == grouped.c.endpoint_id)
+        .join(Customer, Customer.id == Endpoint.customer_id)
+        .join(Tenant, Tenant.id == Endpoint.tenant_id)
+        .order_by(grouped.c.endpoint_id, grouped.c.kind)
+    )
 
 
 def rows_query(report: UsageReport, tenant_depth: int) -> sa.Select[Any]:
-    """The report's rows, in endpoint order."""
-    grouped = _grouped(report, tenant_depth)
-    return (
-        sa.select(
+    """The report's rows as PostgreSQL holds them (what the benchmark's baseline copies)."""
+    return _rows(
+        report,
+        tenant_depth,
+        lambda grouped: [
             grouped.c.endpoint_id,
             Endpoint.iccid,
             Endpoint.name,
@@ -228,22 +246,85 @@ def rows_query(report: UsageReport, tenant_depth: int) -> sa.Select[Any]:
             grouped.c.kind,
             grouped.c.quantity,
             grouped.c.cost,
-        )
-        .join(Endpoint, Endpoint.id == grouped.c.endpoint_id)
-        .join(Customer, Customer.id == Endpoint.customer_id)
-        .join(Tenant, Tenant.id == Endpoint.tenant_id)
-        .order_by(grouped.c.endpoint_id, grouped.c.kind)
+        ],
     )
 
 
-async def stream_rows(
-    session: AsyncSession, report: UsageReport, tenant_depth: int
-) -> AsyncIterator[ReportRow]:
-    """The report's rows through a server-side cursor: flat memory whatever their number."""
-    stmt = rows_query(report, tenant_depth).execution_options(yield_per=2_000)
-    result = await session.stream(stmt)
-    async for row in result:
-        yield (row[0], row[1], row[2], row[3], row[4], str(row[5]), row[6], row[7])
+# A spreadsheet takes a cell that starts with one of these for a formula (OWASP, "CSV
+# Injection"): such a text cell gets a leading ' and shows as the text it is. Numbers are
+# written by us and never negative (quantities and charges are not), so they stay numbers.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def text_cell(value: Any) -> sa.ColumnElement[str]:
+    """Text as the CSV shows it: neutralized when a spreadsheet would run it."""
+    return sa.case(
+        (sa.func.left(value, 1).in_(FORMULA_STARTS), sa.literal("'", sa.Text) + value),
+        else_=value,
+    )
+
+
+def csv_query(report: UsageReport, tenant_depth: int, currency: str) -> sa.Select[Any]:
+    """The report's rows as its CSV shows them, labelled with its header: the endpoint's
+    global id, text cells safe to open in a spreadsheet, quantities as ``core.decimals.plain``
+    and costs as ``ledger.money.display_amount`` write them."""
+    currency_cell = sa.literal(currency, sa.Text)
+    return _rows(
+        report,
+        tenant_depth,
+        lambda grouped: [
+            global_id("Endpoint", grouped.c.endpoint_id).label("endpoint_id"),
+            text_cell(Endpoint.iccid).label("iccid"),
+            text_cell(Endpoint.name).label("endpoint_name"),
+            text_cell(Customer.name).label("customer"),
+            text_cell(Tenant.moniker).label("tenant_moniker"),
+            sa.cast(grouped.c.kind, sa.Text).label("kind"),
+            sa.cast(sa.func.trim_scale(grouped.c.quantity), sa.Text).label("quantity"),
+            display_amount(grouped.c.cost, currency_cell).label("cost"),
+            currency_cell.label("currency"),
+        ],
+    )
+
+
+async def endpoint_id_range(session: AsyncSession, report: UsageReport) -> tuple[int, int] | None:
+    """The lowest and highest id of the endpoints a report may cover: its rows come in
+    endpoint order, so where a build is in this range says how far it has got."""
+    stmt = sa.select(sa.func.min(Endpoint.id), sa.func.max(Endpoint.id)).where(
+        _in_scope(Endpoint.tenant_id, report)
+    )
+    low, high = (await session.execute(stmt)).one()
+    return None if low is None else (low, high)
+
+
+_DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
+
+
+async def copy_csv(
+    connection: asyncpg.Connection,
+    report: UsageReport,
+    tenant_depth: int,
+    currency: str,
+    sink: Callable[[bytes], Coroutine[Any, Any, None]],
+) -> int:
+    """The report's CSV, header first, formatted by PostgreSQL and handed to ``sink`` piece by
+    piece as it streams; returns the number of rows."""
+    return await copy_out_csv(connection, csv_query(report, tenant_depth, currency), sink)
+
+
+async def copy_out_csv(
+    connection: asyncpg.Connection,
+    query: sa.Select[Any],
+    sink: Callable[[bytes], Coroutine[Any, Any, None]],
+) -> int:
+    """``COPY (query) TO STDOUT (FORMAT csv, HEADER)``: the labels are the header, line ends
+    PostgreSQL's (LF). COPY takes no parameters: asyncpg has PostgreSQL quote the values as
+    literals first. Returns the number of rows."""
+    compiled = query.compile(dialect=_DIALECT, compile_kwargs={"render_postcompile": True})
+    args = [compiled.params[name] for name in compiled.positiontup or ()]
+    status = await connection.copy_from_query(
+        str(compiled), *args, output=sink, format="csv", header=True
+    )
+    return int(status.split()[-1])
 
 
 async def signing_key(session: AsyncSession) -> str | None:

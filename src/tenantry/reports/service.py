@@ -1,9 +1,8 @@
 """Rules for usage reports: who may request them, building them, signing their links."""
 
-import csv
 import hashlib
 import hmac
-import io
+import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -11,16 +10,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from strawberry import relay
 
 from tenantry.auth.principal import Principal
 from tenantry.auth.scope import Scope
-from tenantry.core.decimals import plain
 from tenantry.core.errors import ErrorCode, Problems
 from tenantry.db.engine import Database
-from tenantry.db.errors import is_transient
-from tenantry.ledger.money import display_amount
+from tenantry.db.errors import is_transient, sqlstate
 from tenantry.reports import repository as repo
+from tenantry.reports.csv_chunks import CsvChunks
 from tenantry.reports.models import ReportStatus, UsageReport
 from tenantry.tenants import repository as tenants_repo
 from tenantry.tenants.errors import tenant_not_found
@@ -29,17 +26,7 @@ log = logging.getLogger(__name__)
 
 MAX_RANGE = timedelta(days=366)
 CHUNK_BYTES = 256 * 1024
-HEADER = [
-    "endpoint_id",
-    "iccid",
-    "endpoint_name",
-    "customer",
-    "tenant_moniker",
-    "kind",
-    "quantity",
-    "cost",
-    "currency",
-]
+PROGRESS_SECONDS = 0.5
 
 
 def utcnow() -> datetime:
@@ -81,101 +68,133 @@ async def request_report(
     return await repo.add(session, report)
 
 
-class _ChunkWriter:
-    """CSV rows into ~256 KB chunks, each committed with the progress made so far."""
+@dataclass(frozen=True)
+class Built:
+    """What a build made: its rows, its CSV's bytes and chunks, and the most it held."""
 
-    def __init__(self, db: Database, report: UsageReport, total: int) -> None:
-        self.db, self.report, self.total = db, report, total
-        self.buffer = io.StringIO()
-        self.csv = csv.writer(self.buffer)  # RFC 4180: quotes as needed, CRLF line ends
-        self.csv.writerow(HEADER)
-        self.seq = self.rows = self.size = 0
-
-    async def write(self, row: list[str]) -> None:
-        self.csv.writerow(row)
-        self.rows += 1
-        if self.buffer.tell() >= CHUNK_BYTES:
-            await self.flush(final=False)
-
-    async def flush(self, *, final: bool) -> None:
-        data = self.buffer.getvalue().encode()
-        self.buffer.seek(0)
-        self.buffer.truncate()
-        async with self.db.write() as session:
-            if data:
-                await repo.add_chunk(session, self.report, self.seq, data)
-                self.seq += 1
-                self.size += len(data)
-            values: dict[str, object] = {
-                "progress": min(1.0, self.rows / self.total) if self.total else 1.0
-            }
-            if final:
-                values |= {
-                    "status": ReportStatus.SUCCEEDED,
-                    "row_count": self.rows,
-                    "byte_size": self.size,
-                    "completed_at": utcnow(),
-                    "progress": 1.0,
-                }
-            await repo.set_progress(session, self.report.id, **values)
+    rows: int
+    size: int
+    chunks: int
+    peak_held: int
 
 
-async def build_report(db: Database, report_id: int, *, job_id: int, may_retry: bool) -> None:
+class _Progress:
+    """How far a build is, from where its rows (in endpoint order) have got in the range of
+    the report's endpoint ids; written in its own short transaction at most every
+    PROGRESS_SECONDS, so that pollers and subscriptions see it move."""
+
+    def __init__(self, db: Database, report_id: int, endpoints: tuple[int, int] | None) -> None:
+        self.db, self.report_id, self.endpoints = db, report_id, endpoints
+        self.shown = 0.0
+        self.last = time.monotonic()
+
+    async def reached(self, endpoint_id: int | None) -> None:
+        if endpoint_id is None or self.endpoints is None:
+            return
+        low, high = self.endpoints
+        # Below 1 until the report is stored, which says 1 itself.
+        done = min(0.99, (endpoint_id - low + 1) / (high - low + 1))
+        if done > self.shown and time.monotonic() - self.last >= PROGRESS_SECONDS:
+            async with self.db.write() as session:
+                await repo.set_progress(session, self.report_id, progress=done)
+            self.shown, self.last = done, time.monotonic()
+
+
+async def _build(db: Database, report: UsageReport, chunk_bytes: int) -> Built:
+    """Stream the CSV from PostgreSQL into the report's chunks, and mark it SUCCEEDED, in one
+    transaction: a build that fails leaves no chunk behind."""
+    async with db.read() as session:
+        tenant = await tenants_repo.get(session, Scope(0, sees_all=True), report.tenant_id)
+        assert tenant is not None
+        progress = _Progress(db, report.id, await repo.endpoint_id_range(session, report))
+    async with db.write() as session:
+        seq = itertools.count()
+
+        async def store(chunk: bytes, endpoint_id: int | None) -> None:
+            await repo.add_chunk(session, report, next(seq), chunk)
+            await progress.reached(endpoint_id)
+
+        async with CsvChunks(chunk_bytes, store) as output, db.bare(pinged=True) as connection:
+            rows = await repo.copy_csv(connection, report, tenant.depth, tenant.currency, output)
+        await repo.set_progress(
+            session,
+            report.id,
+            status=ReportStatus.SUCCEEDED,
+            progress=1.0,
+            row_count=rows,
+            byte_size=output.size,
+            completed_at=utcnow(),
+        )
+    return Built(rows, output.size, output.chunks, output.peak_held)
+
+
+async def build_report(
+    db: Database, report_id: int, *, job_id: int, may_retry: bool, chunk_bytes: int = CHUNK_BYTES
+) -> Built | None:
     """Build one report. Runs in a worker; any number of jobs may be handed the same id, and
     only the one that moves it out of PENDING builds it (or a retry of that same job, which
     starts again from nothing). A transient error is raised for the queue to retry the job
-    while ``may_retry``; any other error, or the last attempt's, makes the report FAILED."""
+    while ``may_retry``; any other error, or the last attempt's, makes the report FAILED with
+    a reason its reader understands, the details going to the log."""
     async with db.write() as session:
         report = await repo.claim(session, report_id, job_id, utcnow())
-        if report is not None:
-            await repo.delete_chunks(session, report_id)
     if report is None:
-        return
+        return None
+    started = time.monotonic()
     try:
-        async with db.read() as session:
-            tenant = await tenants_repo.get(session, Scope(0, sees_all=True), report.tenant_id)
-            assert tenant is not None
-            total = await repo.count_rows(session, report, tenant.depth)
-        writer = _ChunkWriter(db, report, total)
-        async with db.read() as session:
-            async for (
-                endpoint_id,
-                iccid,
-                name,
-                customer,
-                moniker,
-                kind,
-                quantity,
-                cost,
-            ) in repo.stream_rows(session, report, tenant.depth):
-                await writer.write(
-                    [
-                        str(relay.to_base64("Endpoint", endpoint_id)),
-                        iccid,
-                        name,
-                        customer,
-                        moniker,
-                        kind,
-                        str(plain(quantity)),
-                        str(display_amount(cost, tenant.currency)),
-                        tenant.currency,
-                    ]
-                )
-        await writer.flush(final=True)
+        built = await _build(db, report, chunk_bytes)
     except Exception as exc:
         if may_retry and is_transient(exc):
-            log.warning("Usage report %s met a transient error; it will be retried", report_id)
+            log.warning(
+                "Usage report %s (job %s) met a transient error; it will be retried: %r",
+                report_id,
+                job_id,
+                exc,
+            )
             raise
-        log.exception("Usage report %s failed", report_id)
+        log.exception("Usage report %s (job %s) failed", report_id, job_id)
         async with db.write() as session:
-            await repo.delete_chunks(session, report_id)
             await repo.set_progress(
                 session,
                 report_id,
                 status=ReportStatus.FAILED,
-                error=f"{type(exc).__name__}: {exc}"[:1000],
+                error=failure_reason(exc),
                 completed_at=utcnow(),
             )
+        return None
+    log.info(
+        "Usage report %s built: %d rows, %d bytes in %d chunks, %.2f s",
+        report_id,
+        built.rows,
+        built.size,
+        built.chunks,
+        time.monotonic() - started,
+    )
+    return built
+
+
+UNAVAILABLE = (
+    "The report could not be built because the database was unavailable; request it again."
+)
+TOO_SLOW = (
+    "The report could not be built in the time a build is allowed; "
+    "request a shorter period or fewer tenants."
+)
+UNEXPECTED = (
+    "The report could not be built because of an unexpected error; request it again, "
+    "and if it fails again, tell support its id."
+)
+# SQLSTATE of a statement cancelled by statement_timeout (TENANTRY_JOB_STATEMENT_TIMEOUT_MS).
+_QUERY_CANCELED = "57014"
+
+
+def failure_reason(exc: BaseException) -> str:
+    """Why a build failed, for the people who asked for the report (the log has the rest)."""
+    if is_transient(exc):
+        return UNAVAILABLE
+    if sqlstate(exc) == _QUERY_CANCELED:
+        return TOO_SLOW
+    return UNEXPECTED
 
 
 ABANDONED = "The build stopped and could not be resumed; request the report again."
@@ -202,8 +221,13 @@ async def fail_abandoned(db: Database) -> list[int]:
     return ids
 
 
+def expires_at(report: UsageReport, retention: timedelta) -> datetime | None:
+    """When ``expire_reports`` may delete a finished report; None while it is unfinished."""
+    return None if report.completed_at is None else report.completed_at + retention
+
+
 async def expire_reports(db: Database, retention: timedelta) -> int:
-    """Delete the reports (and their CSV) that finished more than ``retention`` ago."""
+    """Delete the reports (and their CSV) whose ``expires_at`` has passed."""
     before = utcnow() - retention
     deleted = 0
     while True:

@@ -23,6 +23,8 @@ from tenantry.api.compiler.planner import Binder, PlannedField, no_arguments
 from tenantry.auth.principal import Principal
 from tenantry.auth.scope import Scope
 from tenantry.db.base import Base
+from tenantry.db.sqltext import base64_text
+from tenantry.db.sqltext import global_id as global_id  # noqa: PLC0414 (for the *_sql modules)
 
 M = TypeVar("M", bound=Base)
 
@@ -132,20 +134,9 @@ def all_on(row: Any, predicates: Sequence[sa.ColumnElement[bool]]) -> list[Any]:
     return [on(row, p) for p in predicates]
 
 
-def _base64(text: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
-    # PostgreSQL breaks base64 lines at 76 characters; Python does not.
-    encoded = sa.func.encode(sa.func.convert_to(text, "UTF8"), "base64")
-    return sa.func.replace(encoded, sa.func.chr(10), "")
-
-
-def global_id(type_name: str, id_column: Any) -> sa.ColumnElement[str]:
-    """Strawberry's relay ``GlobalID``: base64 of ``Type:id``."""
-    return _base64(sa.literal(f"{type_name}:", sa.Text) + sa.cast(id_column, sa.Text))
-
-
 def cursor(id_column: Any) -> sa.ColumnElement[str]:
     """``core.pagination.encode_cursor`` (URL-safe base64 of ``cursor:<id>``)."""
-    plain = _base64(sa.literal("cursor:", sa.Text) + sa.cast(id_column, sa.Text))
+    plain = base64_text(sa.literal("cursor:", sa.Text) + sa.cast(id_column, sa.Text))
     return sa.func.translate(plain, "+/", "-_")
 
 

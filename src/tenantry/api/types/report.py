@@ -35,7 +35,13 @@ class UsageReportType(relay.Node):
     row_count: int | None
     created_at: datetime
     completed_at: datetime | None
-    error: str | None = strawberry.field(description="Why it FAILED.")
+    error: str | None = strawberry.field(
+        description="Why it FAILED, in a sentence for people (the details are in the logs)."
+    )
+    byte_size: float | None = strawberry.field(
+        description="Size of the CSV in bytes; null until SUCCEEDED. A Float, exact to 2^53: "
+        "a GraphQL Int stops at 2 GiB."
+    )
     _row: strawberry.Private[UsageReport]
 
     @strawberry.field
@@ -45,6 +51,15 @@ class UsageReportType(relay.Node):
         row = await info.context.loaders.tenant_by_id.load(self._row.tenant_id)
         assert row is not None  # a report is only visible when its tenant is
         return to_gql_tenant(row)
+
+    @strawberry.field(
+        description="When the finished report and its CSV are deleted (the report retention "
+        "after completedAt; the hourly sweep removes it within the hour after). Null until it "
+        "has finished."
+    )
+    def expires_at(self, info: Info) -> datetime | None:
+        retention = timedelta(days=info.context.settings.report_retention_days)
+        return service.expires_at(self._row, retention)
 
     @strawberry.field(
         description="Signed and expiring; works in a browser without a token. Set when SUCCEEDED."
@@ -71,5 +86,6 @@ def to_gql_report(row: UsageReport) -> UsageReportType:
         created_at=row.created_at,
         completed_at=row.completed_at,
         error=row.error,
+        byte_size=row.byte_size if row.status is ReportStatus.SUCCEEDED else None,
         _row=row,
     )
