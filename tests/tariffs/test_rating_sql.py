@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tenantry.db.engine import Database
-from tenantry.tariffs.models import TariffRate, UsageKind
+from tenantry.tariffs.models import UNITS_PER_PRICE, TariffRate, UsageKind
 from tenantry.usage import rating_sql
 from tenantry.usage.rating import charge
 
@@ -41,16 +41,16 @@ async def test_sql_charge_equals_the_ingestion_charge(
 ) -> None:
     rate = TariffRate(kind=kind, unit_price=price, increment=increment, minimum=minimum)
 
-    def value(d: Decimal) -> sa.ColumnElement[Decimal]:
-        return sa.literal(d, sa.Numeric)
+    def value(d: Decimal) -> sa.ColumnElement[int]:
+        return rating_sql.millionths(sa.literal(d, sa.Numeric))
 
-    expression = rating_sql.charge(
+    in_millionths = rating_sql.charge_millionths(
         value(quantity),
         value(price),
         value(increment),
         value(minimum),
-        rating_sql.units_per_price(sa.literal(kind.value, sa.String)),
+        sa.literal(UNITS_PER_PRICE[kind], sa.BigInteger),
     )
     async with db.read() as session:
-        in_sql = await session.scalar(sa.select(expression))
-    assert in_sql == charge(quantity, rate)
+        in_sql = await session.scalar(sa.select(in_millionths))
+    assert in_sql * Decimal("0.000001") == charge(quantity, rate)

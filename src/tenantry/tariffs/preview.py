@@ -64,7 +64,7 @@ async def preview_tariff(
     problems.raise_if_any()
 
     proposed = [
-        repo.ProposedRate(r.kind.value, r.unit_price, r.increment, r.minimum) for r in request.rates
+        repo.Rate.of(0, r.kind.value, r.unit_price, r.increment, r.minimum) for r in request.rates
     ]
     sums = {
         (s.payer_kind, s.payer_id): s

@@ -1,9 +1,12 @@
 """``rating.charge`` in SQL, for sums over stored usage (the tariff preview): the same
 billable quantity and the same half-up rounding at 6 places, exactly.
 
-PostgreSQL's numeric ``/`` keeps a limited number of digits, so neither the rounding up to
-the increment nor the division by 60 use it: ``div`` and ``mod`` are exact, and rounding
-half-up to a millionth is ``div(x * 10^6 + units / 2, units)`` millionths.
+Quantities, increments, minimums and prices have six places at most, so they are exact
+integers of millionths (``bigint``: limits.py keeps them under 10^18). Rounding up to the
+increment is integer division there; only the product with the price, which may pass
+``bigint``, is ``numeric``, and its half-up rounding to a millionth is an exact ``div``
+(PostgreSQL's numeric ``/`` keeps a limited number of digits, so it is not used). The
+result is in millionths: callers sum them and scale the sum once.
 """
 
 from decimal import Decimal
@@ -11,38 +14,26 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tenantry.tariffs.models import UNITS_PER_PRICE
-
-_MILLION = sa.literal(Decimal(1_000_000), sa.Numeric)
-_MILLIONTH = sa.literal(Decimal("0.000001"), sa.Numeric)
-_HALF = sa.literal(Decimal("0.5"), sa.Numeric)
-_ZERO = sa.literal(Decimal(0), sa.Numeric)
+MILLION = 1_000_000
 
 
-def units_per_price(kind_text: sa.ColumnElement[Any]) -> sa.ColumnElement[Decimal]:
-    """How many quantity units one unit price buys, by the kind's name (VOICE: 60 s)."""
-    return sa.case(
-        *(
-            (kind_text == kind.value, sa.literal(Decimal(units), sa.Numeric))
-            for kind, units in UNITS_PER_PRICE.items()
-            if units != 1
-        ),
-        else_=sa.literal(Decimal(1), sa.Numeric),
-    )
+def millionths(value: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
+    """A ledger decimal (six places at most) as a whole number of millionths."""
+    return sa.cast(value * sa.literal(MILLION, sa.BigInteger), sa.BigInteger)
 
 
-def charge(
-    quantity: sa.ColumnElement[Decimal],
-    unit_price: sa.ColumnElement[Decimal],
-    increment: sa.ColumnElement[Decimal],
-    minimum: sa.ColumnElement[Decimal],
-    units: sa.ColumnElement[Decimal],
+def charge_millionths(
+    quantity: sa.ColumnElement[int],
+    unit_price: sa.ColumnElement[int],
+    increment: sa.ColumnElement[int],
+    minimum: sa.ColumnElement[int],
+    units: sa.ColumnElement[int],
 ) -> sa.ColumnElement[Decimal]:
-    """One record's charge. Null where the rate is (no rate) and the quantity is not zero:
-    the caller says what that costs."""
+    """One record's charge in millionths, every argument in millionths but ``units`` (how
+    many quantity units a price buys: 60 for VOICE). Null where the rate is null and the
+    quantity is not zero: the caller says what that costs."""
     billed = sa.func.greatest(minimum, quantity)
-    steps = sa.func.div(billed, increment) + sa.case(
-        (sa.func.mod(billed, increment) > 0, sa.literal(Decimal(1), sa.Numeric)), else_=_ZERO
-    )
-    millionths = sa.func.div(steps * increment * unit_price * _MILLION + units * _HALF, units)
-    return sa.case((quantity == 0, _ZERO), else_=millionths * _MILLIONTH)
+    steps = (billed + increment - 1) // increment  # integer division: rounded up, exactly
+    product = sa.cast(steps * increment, sa.Numeric) * unit_price  # in 10^-12 units
+    rounded = sa.func.div(product + units * (MILLION // 2), units * MILLION)
+    return sa.case((quantity == 0, sa.literal(0, sa.Numeric)), else_=rounded)
