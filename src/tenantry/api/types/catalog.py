@@ -96,7 +96,7 @@ class TariffType(relay.Node):
     async def monthly_fee_per_endpoint(self, info: Info) -> Money | None:
         from tenantry.api.types.tariff_version import fee_of
 
-        return await fee_of(info, await info.context.loaders.current_version.load(self.id))
+        return fee_of(await info.context.loaders.current_version.load(self.id), self.currency)
 
     @strawberry.field(description="Every version, newest (latest effective) first.")
     async def versions(

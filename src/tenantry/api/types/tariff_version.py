@@ -43,11 +43,10 @@ def to_gql_rates(rows: list[TariffRateRow]) -> list["TariffRate"]:
     ]
 
 
-async def fee_of(info: Info, version: TariffVersion | None) -> Money | None:
+def fee_of(version: TariffVersion | None, currency: str) -> Money | None:
     if version is None or version.monthly_fee_per_endpoint is None:
         return None
-    tariff = await info.context.loaders.tariff_by_id.load(version.tariff_id)
-    return None if tariff is None else to_money(version.monthly_fee_per_endpoint, tariff.currency)
+    return to_money(version.monthly_fee_per_endpoint, currency)
 
 
 @strawberry.type(
@@ -81,7 +80,8 @@ class TariffVersionType(relay.Node):
 
     @strawberry.field
     async def monthly_fee_per_endpoint(self, info: Info) -> Money | None:
-        return await fee_of(info, self._row)
+        tariff = await info.context.loaders.tariff_by_id.load(self._row.tariff_id)
+        return None if tariff is None else fee_of(self._row, tariff.currency)
 
     @strawberry.field(description="Who made the revision; null when you cannot see them.")
     async def actor(self, info: Info) -> UserRef | None:
