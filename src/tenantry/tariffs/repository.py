@@ -148,6 +148,7 @@ def version_in_force_id(
         .where(version.tariff_id == tariff_id, version.effective_from <= at)
         .order_by(version.effective_from.desc())
         .limit(1)
+        .correlate_except(version)
         .scalar_subquery()
     )
     first = (
@@ -155,6 +156,7 @@ def version_in_force_id(
         .where(version.tariff_id == tariff_id)
         .order_by(version.effective_from)
         .limit(1)
+        .correlate_except(version)
         .scalar_subquery()
     )
     return sa.func.coalesce(taken_effect, first)
