@@ -6,6 +6,7 @@ rates get a minimum of 0, rated charges stay; the downgrade brings minutes back.
 0013 (usage partitions): usage_records becomes partitioned by month with its rows, and
 idempotency by event id holds across the upgrade and the downgrade.
 0014 (usage rollups): the rollups are backfilled from the usage already recorded.
+0015 (tariff versions): each tariff's rates and fee become its first version.
 """
 
 import asyncio
@@ -19,10 +20,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.db.engine import create_engine
 from tenantry.db.migrate import alembic_config, ours
 from tenantry.db.models import metadata
+from tenantry.tariffs import repository as tariffs_repo
+from tenantry.tariffs.models import UsageKind
 
 VOICE = "0012"
 
@@ -113,6 +117,69 @@ async def test_voice_minutes_become_seconds_and_come_back(empty_database: str) -
         ("call", "VOICE", Decimal("2.5"), [Decimal("0.125")]),
         ("data", "DATA", Decimal("10.5"), [Decimal("0.11")]),
         ("short-call", "VOICE", Decimal("0.1"), [Decimal("0.025")]),
+    ]
+
+
+VERSIONS = "0015"
+
+
+async def test_tariffs_get_a_first_version_holding_their_rates_and_fee(
+    empty_database: str,
+) -> None:
+    url = empty_database
+    previous = ScriptDirectory.from_config(alembic_config(url)).get_revision(VERSIONS).down_revision
+    assert isinstance(previous, str)
+    await migrate(url, "up", previous)
+    connection = await asyncpg.connect(url)
+    try:
+        # Usage records are partitioned by month (0013): November's partition first.
+        await connection.execute("SELECT usage_records_partition('2026-11-15T00:00:00Z')")
+        await connection.execute(DATA_AT_PREVIOUS_REVISION)
+        await connection.execute(
+            "INSERT INTO tariffs (id, tenant_id, name, currency, monthly_fee_per_endpoint, "
+            "created_at) OVERRIDING SYSTEM VALUE "
+            "VALUES (2, 1, 'Fees', 'EUR', 3.5, '2026-10-01T00:00:00Z')"
+        )
+    finally:
+        await connection.close()
+
+    await migrate(url, "up", VERSIONS)
+    # One version per tariff, from its creation, with its fee; the rates are that version's.
+    assert await rows(
+        url,
+        "SELECT v.tariff_id, v.effective_from = t.created_at, v.monthly_fee_per_endpoint, "
+        "v.actor_user_id FROM tariff_versions v JOIN tariffs t ON t.id = v.tariff_id "
+        "ORDER BY v.tariff_id",
+    ) == [(1, True, None, None), (2, True, Decimal("3.5"), None)]
+    assert await rows(
+        url,
+        "SELECT r.kind, r.unit_price, v.tariff_id FROM tariff_rates r "
+        "JOIN tariff_versions v ON v.id = r.version_id ORDER BY r.kind",
+    ) == [("DATA", Decimal("0.01"), 1), ("VOICE", Decimal("0.05"), 1)]
+    # Usage from before the tariff existed is rated by its first version (it covers all
+    # time before it), through the same lookup the rating uses.
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    try:
+        async with engine.connect() as connection:
+            session = AsyncSession(bind=connection)
+            before = datetime(2020, 1, 1, tzinfo=UTC)
+            found = await tariffs_repo.rates_in_force(session, [(1, before)])
+            assert {kind: rate.unit_price for kind, rate in found[(1, before)].items()} == {
+                UsageKind.DATA: Decimal("0.01"),
+                UsageKind.VOICE: Decimal("0.05"),
+            }
+            await session.close()
+    finally:
+        await engine.dispose()
+
+    await migrate(url, "down", previous)
+    assert await rows(url, "SELECT id, monthly_fee_per_endpoint FROM tariffs ORDER BY id") == [
+        (1, None),
+        (2, Decimal("3.5")),
+    ]
+    assert await rows(url, RATES) == [
+        ("DATA", Decimal("1"), Decimal("0.01")),
+        ("VOICE", Decimal("0.5"), Decimal("0.05")),  # inserted at 0012: in seconds already
     ]
 
 

@@ -38,6 +38,7 @@ FALLBACK_FIELDS = {
     "Tenant.supportPlan",
     "Tenant.tenantPlan",
     "Tariff.rates",
+    "Tariff.versions",
     "Customer.topUpUrl",
     "Endpoint.sponsorOperator",
 }
@@ -53,7 +54,10 @@ FALLBACK_TYPES = {
     "Plan",
     "SettingSource",
     "SponsorOperator",
+    "TariffPreview",
+    "TariffPreviewLine",
     "TariffRate",
+    "TariffVersion",
     "UsageReport",
 }
 

@@ -15,6 +15,7 @@ from tenantry.api.types.fee_run import to_gql_fee_run
 from tenantry.api.types.invoice import to_gql_invoice
 from tenantry.api.types.partner import to_gql_billing_entity, to_gql_plan
 from tenantry.api.types.report import to_gql_report
+from tenantry.api.types.tariff_version import to_gql_tariff_version
 from tenantry.api.types.tenant import to_gql_tenant
 from tenantry.api.types.user import to_gql_api_token, to_gql_user
 
@@ -45,6 +46,7 @@ NODE_RESOLVERS: dict[str, Callable[[Context, int], Awaitable[relay.Node | None]]
     "BillingEntity": _by_id(lambda c: c.loaders.billing_entity_by_id, to_gql_billing_entity),
     "Invoice": _by_id(lambda c: c.loaders.invoice_by_id, to_gql_invoice),
     "FeeRun": _by_id(lambda c: c.loaders.fee_run_by_id, to_gql_fee_run),
+    "TariffVersion": _by_id(lambda c: c.loaders.tariff_version_by_id, to_gql_tariff_version),
 }
 
 

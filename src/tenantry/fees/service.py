@@ -105,7 +105,8 @@ async def _legs(
 ) -> list[ledger.Leg]:
     """The run's sums per account: what each payer paid and each payee earned."""
     cascade = await Cascade.load(session, [e.endpoint_id for e in endpoints])
-    fees = await tariffs_repo.monthly_fees(session, cascade.tariff_ids())
+    # The version of each tariff in force at the start of the period.
+    fees = await tariffs_repo.monthly_fees(session, cascade.tariff_ids(), start)
     sums: dict[tuple[int, TransactionKind], Decimal] = defaultdict(Decimal)
     for endpoint_id, created_at in endpoints:
         existed_from = max(start, created_at)

@@ -1,5 +1,11 @@
-"""Tariffs: what one level of the tree charges the level below for usage."""
+"""Tariffs: what one level of the tree charges the level below for usage.
 
+A tariff's prices live in its versions: each takes effect at an instant and is in force
+until the next one does; the first also covers all time before it. Usage is rated by the
+version in force when it occurred (see repository.py: ``rates_in_force``).
+"""
+
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -28,14 +34,30 @@ class Tariff(IdMixin, CreatedAtMixin, Base):
     tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"), index=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     currency: Mapped[str] = mapped_column(sa.String(3))
+
+
+class TariffVersion(IdMixin, CreatedAtMixin, Base):
+    """The prices of a tariff from ``effective_from`` until the next version's."""
+
+    __tablename__ = "tariff_versions"
+
+    tariff_id: Mapped[int] = mapped_column(sa.ForeignKey("tariffs.id"))
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"), index=True)
+    # The first version's is the tariff's creation, and it also rates usage from before.
+    effective_from: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     monthly_fee_per_endpoint: Mapped[Decimal | None] = mapped_column(MONEY)
+    # Who made the revision (null for versions made by the migration).
+    actor_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    __table_args__ = (sa.UniqueConstraint("tariff_id", "effective_from"),)
 
 
 class TariffRate(Base):
     __tablename__ = "tariff_rates"
 
-    tariff_id: Mapped[int] = mapped_column(sa.ForeignKey("tariffs.id"), primary_key=True)
+    version_id: Mapped[int] = mapped_column(sa.ForeignKey("tariff_versions.id"), primary_key=True)
     kind: Mapped[UsageKind] = mapped_column(enum_type(UsageKind, "usage_kind"), primary_key=True)
+    tariff_id: Mapped[int] = mapped_column(sa.ForeignKey("tariffs.id"), index=True)
     tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"), index=True)
     unit_price: Mapped[Decimal] = mapped_column(MONEY)
     # In the quantity's unit (MB, messages, seconds). A record's billable quantity is

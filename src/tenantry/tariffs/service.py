@@ -1,6 +1,7 @@
 """Rules for tariffs: creating them, and which tariff may be assigned where."""
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,8 +11,9 @@ from tenantry.auth.scope import Scope
 from tenantry.core.errors import ErrorCode, Field, Problems, forbidden, not_found
 from tenantry.ledger.limits import MAX_AMOUNT, MAX_QUANTITY, check_bound, check_typed_amount
 from tenantry.ledger.money import fits_ledger
+from tenantry.tariffs import payers as payers_repo
 from tenantry.tariffs import repository as repo
-from tenantry.tariffs.models import Tariff, TariffRate, UsageKind
+from tenantry.tariffs.models import Tariff, TariffRate, TariffVersion, UsageKind
 from tenantry.tenants import repository as tenants_repo
 from tenantry.tenants import rules as tenant_rules
 from tenantry.tenants.errors import tenant_not_found
@@ -35,6 +37,16 @@ class NewTariff:
     owner_id: int | None
     name: str
     rates: list[NewRate]
+    monthly_fee_per_endpoint: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Revision:
+    """New prices for a tariff from ``effective_from`` on."""
+
+    tariff_id: int
+    rates: list[NewRate]
+    effective_from: datetime
     monthly_fee_per_endpoint: Decimal | None = None
 
 
@@ -70,8 +82,21 @@ async def create_tariff(session: AsyncSession, principal: Principal, new: NewTar
 
     problems = Problems()
     name = tenant_rules.check_name(problems, ("input", "name"), new.name)
+    check_prices(problems, new.rates, new.monthly_fee_per_endpoint, owner.currency)
+    problems.raise_if_any()
+
+    tariff = Tariff(tenant_id=owner.id, name=name, currency=owner.currency)
+    return await repo.add(
+        session, tariff, _version(tariff.tenant_id, new, principal), _rates(owner.id, new.rates)
+    )
+
+
+def check_prices(
+    problems: Problems, rates: list[NewRate], fee: Decimal | None, currency: str
+) -> None:
+    """Rates (each kind once, parts within bounds) and a monthly fee in the currency."""
     seen: set[UsageKind] = set()
-    for index, rate in enumerate(new.rates):
+    for index, rate in enumerate(rates):
         field = ("input", "rates", str(index))
         if rate.kind in seen:
             problems.add(ErrorCode.INVALID, f"{rate.kind.value} is priced twice.", (*field, "kind"))
@@ -90,29 +115,43 @@ async def create_tariff(session: AsyncSession, principal: Principal, new: NewTar
         _check_rate_part(
             problems, rate.minimum, (*field, "minimum"), "Minimum", MAX_QUANTITY, zero_ok=True
         )
-    fee = new.monthly_fee_per_endpoint
     fee_field = ("input", "monthlyFeePerEndpoint")
     if fee is not None:
         if not (fee.is_finite() and fee >= 0):
             problems.add(ErrorCode.INVALID, "Monthly fee must be zero or more.", fee_field)
         else:
-            check_typed_amount(problems, fee, owner.currency, fee_field, "A monthly fee")
-    problems.raise_if_any()
+            check_typed_amount(problems, fee, currency, fee_field, "A monthly fee")
 
-    tariff = Tariff(
-        tenant_id=owner.id, name=name, currency=owner.currency, monthly_fee_per_endpoint=fee
+
+def _version(tenant_id: int, prices: NewTariff | Revision, principal: Principal) -> TariffVersion:
+    return TariffVersion(
+        tenant_id=tenant_id,
+        monthly_fee_per_endpoint=prices.monthly_fee_per_endpoint,
+        actor_user_id=principal.user_id,
     )
-    rates = [
+
+
+def _rates(tenant_id: int, rates: list[NewRate]) -> list[TariffRate]:
+    return [
         TariffRate(
-            tenant_id=owner.id,
+            tenant_id=tenant_id,
             kind=r.kind,
             unit_price=r.unit_price,
             increment=r.increment,
             minimum=r.minimum,
         )
-        for r in new.rates
+        for r in rates
     ]
-    return await repo.add(session, tariff, rates)
+
+
+async def resolve_owned(
+    session: AsyncSession, principal: Principal, tariff_id: int, field: Field
+) -> Tariff:
+    """A tariff the caller's tenant (or one below it) owns, for its admins to change or
+    preview: NOT_FOUND for one it cannot see, FORBIDDEN for one it may only read."""
+    tariff = await resolve_assignable(session, principal.scope, tariff_id, field)
+    principal.require_admin()
+    return tariff
 
 
 async def resolve_assignable(
@@ -164,3 +203,46 @@ def check_customer_tariff(
             f"The tariff is priced in {tariff.currency}; customers here pay in {currency}.",
             field,
         )
+
+
+# A revision may take effect "now" as the client saw it: up to this long before the server's
+# clock (a request's time in flight), never earlier.
+REVISION_GRACE = timedelta(seconds=1)
+EFFECTIVE_FIELD = ("input", "effectiveFrom")
+
+
+async def revise_tariff(session: AsyncSession, principal: Principal, revision: Revision) -> Tariff:
+    """A new version of the tariff, in force from ``effective_from`` (now or later) until
+    the next version; usage that occurred before it keeps the version it was rated by."""
+    tariff = await resolve_owned(session, principal, revision.tariff_id, ("input", "tariffId"))
+    problems = Problems()
+    check_prices(problems, revision.rates, revision.monthly_fee_per_endpoint, tariff.currency)
+    at = revision.effective_from
+    if at.tzinfo is None:
+        problems.add(ErrorCode.INVALID, "Give the time with its UTC offset.", EFFECTIVE_FIELD)
+    problems.raise_if_any()
+
+    # Batches being rated by this tariff finish first, and none starts until this commits
+    # (repository: lock_for_rating), so no record is rated half by the old prices.
+    await repo.lock_for_revision(session, tariff.id)
+    if at < datetime.now(UTC) - REVISION_GRACE:
+        problems.add(
+            ErrorCode.INVALID,
+            "A revision takes effect now or later, not in the past.",
+            EFFECTIVE_FIELD,
+        )
+    elif await repo.version_at(session, tariff.id, at) is not None:
+        problems.add(ErrorCode.INVALID, "A version already takes effect then.", EFFECTIVE_FIELD)
+    elif await payers_repo.any_usage_since(session, tariff.id, at):
+        problems.add(
+            ErrorCode.INVALID,
+            "Usage by this tariff from that instant on has already been rated (it arrived "
+            "ahead of the server's clock); choose a later instant.",
+            EFFECTIVE_FIELD,
+        )
+    problems.raise_if_any()
+    version = _version(tariff.tenant_id, revision, principal)
+    version.tariff_id = tariff.id
+    version.effective_from = at
+    await repo.add_version(session, version, _rates(tariff.tenant_id, revision.rates))
+    return tariff

@@ -114,7 +114,7 @@ async def record_usage(
     unique = sorted({r.event_id: r for r in reversed(records)}.values(), key=lambda r: r.event_id)
     if not unique:
         return IngestResult(accepted=0, duplicates=len(records))
-    rater = await _Rater.load(session, targets)
+    rater = await _Rater.load(session, targets, unique)
     rows = [rater.rate(r) for r in unique]
     index = {r.event_id: i for i, r in reversed(list(enumerate(records)))}
     _refuse(
@@ -174,15 +174,36 @@ class _Rater:
     """Everything rating a batch needs, loaded in a few statements up front."""
 
     cascade: Cascade
-    rates: dict[tuple[int, UsageKind], TariffRate]
+    # Per (tariff, instant a record occurred): the rates of the version in force then.
+    rates: dict[tuple[int, datetime], tariffs_repo.RatesByKind]
     _levels: dict[int, list[Level]] = field(default_factory=dict)
 
     @classmethod
-    async def load(cls, session: AsyncSession, targets: dict[int, repo.RatingTarget]) -> "_Rater":
+    async def load(
+        cls,
+        session: AsyncSession,
+        targets: dict[int, repo.RatingTarget],
+        records: Sequence[NewUsageRecord],
+    ) -> "_Rater":
         cascade = await Cascade.of(session, targets)
-        rates = await tariffs_repo.rates_of(session, cascade.tariff_ids())
-        by_kind = {(r.tariff_id, r.kind): r for rate_list in rates.values() for r in rate_list}
-        return cls(cascade, by_kind)
+        # Before the versions are read: a revision being written is waited for, and none
+        # starts until this batch commits, so a record sees all of a revision or none of it.
+        await tariffs_repo.lock_for_rating(session, cascade.tariff_ids())
+        rates = await tariffs_repo.rates_in_force(
+            session,
+            (
+                (level.tariff_id, record.occurred_at)
+                for record in records
+                for level in cascade.levels(record.endpoint_id)
+                if level.tariff_id is not None
+            ),
+        )
+        return cls(cascade, rates)
+
+    def _rate_of(self, tariff_id: int | None, new: NewUsageRecord) -> TariffRate | None:
+        if tariff_id is None:
+            return None
+        return self.rates.get((tariff_id, new.occurred_at), {}).get(new.kind)
 
     def levels(self, endpoint_id: int) -> list[Level]:
         """The endpoint's levels, worked out once per batch."""
@@ -194,19 +215,16 @@ class _Rater:
     def rate(self, new: NewUsageRecord) -> repo.RatedRecord:
         target = self.cascade.targets[new.endpoint_id]
         tenant = self.cascade.tenants[target.tenant_id]
-        rates, kind, quantity = self.rates, new.kind, new.quantity
         charges = [
-            charge(
-                quantity, None if level.tariff_id is None else rates.get((level.tariff_id, kind))
-            )
+            charge(new.quantity, self._rate_of(level.tariff_id, new))
             for level in self.levels(new.endpoint_id)
         ]
         return repo.RatedRecord(
             tenant_id=tenant.id,
             customer_id=target.customer_id,
             endpoint_id=new.endpoint_id,
-            kind=kind,
-            quantity=quantity,
+            kind=new.kind,
+            quantity=new.quantity,
             depth=tenant.depth,
             charges=charges,
             occurred_at=new.occurred_at,

@@ -9,12 +9,15 @@ from tenantry.api.loaders.audit import (
     UserByIdUnscopedLoader,
 )
 from tenantry.api.loaders.catalog import (
+    CurrentVersionByTariffLoader,
     EffectiveOperatorIdsLoader,
     SponsorOperatorByIdLoader,
     TariffByIdLoader,
     TariffCountByOwnerLoader,
     TariffPageByOwnerLoader,
-    TariffRatesLoader,
+    TariffVersionByIdLoader,
+    VersionRatesLoader,
+    VersionsByTariffLoader,
 )
 from tenantry.api.loaders.customers import (
     CustomerByIdLoader,
@@ -83,7 +86,10 @@ class DataLoaders:
     tariff_by_id: TariffByIdLoader
     tariff_page: TariffPageByOwnerLoader
     tariff_count: TariffCountByOwnerLoader
-    tariff_rates: TariffRatesLoader
+    version_rates: VersionRatesLoader
+    current_version: CurrentVersionByTariffLoader
+    tariff_versions: VersionsByTariffLoader
+    tariff_version_by_id: TariffVersionByIdLoader
     sponsor_operator_by_id: SponsorOperatorByIdLoader
     effective_operator_ids: EffectiveOperatorIdsLoader
     customer_by_id: CustomerByIdLoader

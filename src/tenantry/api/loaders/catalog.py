@@ -15,7 +15,7 @@ from tenantry.operators import repository as operators_repo
 from tenantry.operators.models import SponsorOperator
 from tenantry.operators.service import effective_operator_ids
 from tenantry.tariffs import repository as repo
-from tenantry.tariffs.models import Tariff, TariffRate
+from tenantry.tariffs.models import Tariff, TariffRate, TariffVersion
 
 
 class TariffByIdLoader(ByIdLoader[Tariff]):
@@ -30,13 +30,35 @@ class TariffCountByOwnerLoader(CountByParentLoader):
     fetch = staticmethod(repo.owned_counts)
 
 
-class TariffRatesLoader(ScopedLoader[int, list[TariffRate]]):
-    """Rates of tariffs the caller already holds (loaded through the scope)."""
+class VersionRatesLoader(ScopedLoader[int, list[TariffRate]]):
+    """Rates of versions of tariffs the caller already holds (loaded through the scope)."""
 
     async def batch_load_fn(self, keys: list[int]) -> list[list[TariffRate]]:
         async with self.db.read() as session:
-            rates = await repo.rates_of(session, keys)
+            rates = await repo.rates_of_versions(session, keys)
         return [rates.get(key, []) for key in keys]
+
+
+class CurrentVersionByTariffLoader(ScopedLoader[int, TariffVersion | None]):
+    """The version in force now of tariffs the caller already holds."""
+
+    async def batch_load_fn(self, keys: list[int]) -> list[TariffVersion | None]:
+        async with self.db.read() as session:
+            versions = await repo.current_versions(session, keys)
+        return [versions.get(key) for key in keys]
+
+
+class VersionsByTariffLoader(ScopedLoader[int, list[TariffVersion]]):
+    """Every version, newest first, of tariffs the caller already holds."""
+
+    async def batch_load_fn(self, keys: list[int]) -> list[list[TariffVersion]]:
+        async with self.db.read() as session:
+            versions = await repo.versions_of(session, keys)
+        return [versions.get(key, []) for key in keys]
+
+
+class TariffVersionByIdLoader(ByIdLoader[TariffVersion]):
+    fetch = staticmethod(repo.versions_by_ids)
 
 
 async def _operators(

@@ -1,12 +1,13 @@
 """Tariff and sponsor operator mutations."""
 
+from datetime import datetime
 from decimal import Decimal
 
 import strawberry
 
 from tenantry.api.errors import UserError
 from tenantry.api.info import Info
-from tenantry.api.mutations.runner import mutate
+from tenantry.api.mutations.runner import inspect, mutate
 from tenantry.api.mutations.tenants import TenantPayload
 from tenantry.api.relay import decode_id
 from tenantry.api.roles import requires
@@ -20,12 +21,15 @@ from tenantry.api.types.catalog import (
     to_gql_operator,
     to_gql_tariff,
 )
+from tenantry.api.types.tariff_version import TariffPreview, to_gql_preview
 from tenantry.api.types.tenant import to_gql_tenant
 from tenantry.auth.principal import Principal
 from tenantry.operators import service as operators
+from tenantry.tariffs import preview as previews
 from tenantry.tariffs import service as tariffs
 from tenantry.tariffs.models import UsageKind
-from tenantry.tariffs.service import NewRate, NewTariff
+from tenantry.tariffs.preview import PreviewRequest
+from tenantry.tariffs.service import NewRate, NewTariff, Revision
 
 
 @strawberry.input(description=UNITS)
@@ -42,6 +46,33 @@ class CreateTariffInput:
     name: str
     rates: list[TariffRateInput]
     monthly_fee_per_endpoint: Decimal | None = None
+
+
+@strawberry.input
+class ReviseTariffInput:
+    tariff_id: strawberry.ID
+    rates: list[TariffRateInput]
+    effective_from: datetime = strawberry.field(
+        description="Now or later (more than 1 s before the server's clock is refused)."
+    )
+    monthly_fee_per_endpoint: Decimal | None = None
+
+
+@strawberry.input
+class PreviewTariffInput:
+    tariff_id: strawberry.ID
+    rates: list[TariffRateInput]
+    from_: datetime = strawberry.field(name="from")
+    to: datetime = strawberry.field(description="Exclusive; the period must have ended.")
+    monthly_fee_per_endpoint: Decimal | None = strawberry.field(
+        default=None, description="Checked as a revision would be; fees are not previewed."
+    )
+
+
+@strawberry.type
+class TariffPreviewPayload:
+    preview: TariffPreview | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.input
@@ -67,6 +98,10 @@ class SponsorOperatorPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+def _rates(rates: list[TariffRateInput]) -> list[NewRate]:
+    return [NewRate(r.kind, r.unit_price, r.increment, r.minimum) for r in rates]
+
+
 @strawberry.type
 class CatalogMutations:
     @strawberry.mutation(description="Create a tariff owned by a tenant, priced in its currency.")
@@ -74,7 +109,7 @@ class CatalogMutations:
         command = NewTariff(
             owner_id=decode_id(input.owner_id, "Tenant"),
             name=input.name,
-            rates=[NewRate(r.kind, r.unit_price, r.increment, r.minimum) for r in input.rates],
+            rates=_rates(input.rates),
             monthly_fee_per_endpoint=input.monthly_fee_per_endpoint,
         )
         return await mutate(
@@ -82,6 +117,43 @@ class CatalogMutations:
             lambda session, actor: tariffs.create_tariff(session, actor, command),
             lambda row: TariffPayload(tariff=to_gql_tariff(row)),
             TariffPayload,
+        )
+
+    @strawberry.mutation(
+        description="The tariff owner's admins: new prices from an instant on (now or later). "
+        "Usage is rated by the version in force when it occurred."
+    )
+    async def revise_tariff(self, info: Info, input: ReviseTariffInput) -> TariffPayload:
+        command = Revision(
+            tariff_id=decode_id(input.tariff_id, "Tariff"),
+            rates=_rates(input.rates),
+            effective_from=input.effective_from,
+            monthly_fee_per_endpoint=input.monthly_fee_per_endpoint,
+        )
+        return await mutate(
+            info,
+            lambda session, actor: tariffs.revise_tariff(session, actor, command),
+            lambda row: TariffPayload(tariff=to_gql_tariff(row)),
+            TariffPayload,
+        )
+
+    @strawberry.mutation(
+        description="The tariff owner's admins: what a past period's usage cost each payer "
+        "of the tariff and would have cost by the proposed rates. Changes nothing."
+    )
+    async def preview_tariff(self, info: Info, input: PreviewTariffInput) -> TariffPreviewPayload:
+        request = PreviewRequest(
+            tariff_id=decode_id(input.tariff_id, "Tariff"),
+            rates=_rates(input.rates),
+            since=input.from_,
+            until=input.to,
+            monthly_fee_per_endpoint=input.monthly_fee_per_endpoint,
+        )
+        return await inspect(
+            info,
+            lambda session, actor: previews.preview_tariff(session, actor, request),
+            lambda preview: TariffPreviewPayload(preview=to_gql_preview(preview)),
+            TariffPreviewPayload,
         )
 
     @strawberry.mutation(

@@ -59,3 +59,19 @@ async def mutate(
     if after_commit is not None:
         await after_commit(result)
     return success(result)
+
+
+async def inspect(
+    info: Info,
+    action: Callable[[AsyncSession, Principal], Awaitable[R]],
+    success: Callable[[R], P],
+    payload: type[P],
+) -> P:
+    """A mutation that changes nothing (a preview): a read session, nothing audited, and a
+    read-only impersonation may run it."""
+    try:
+        async with info.context.db.read() as session:
+            result = await action(session, info.context.actor)
+    except DomainError as error:
+        return payload(user_errors=[UserError.from_problem(p) for p in error.problems])
+    return success(result)

@@ -7,15 +7,19 @@ import strawberry
 from strawberry import relay
 
 from tenantry.api.info import Info
-from tenantry.api.types.money import Money, to_money
-from tenantry.core.decimals import plain
+from tenantry.api.relay import Connection
+from tenantry.api.types.money import Money
 from tenantry.operators.models import SponsorOperator
 from tenantry.tariffs.models import Tariff, UsageKind
 
 if TYPE_CHECKING:
+    from tenantry.api.types.tariff_version import TariffVersionType
     from tenantry.api.types.tenant import TenantType
 
 TenantRef = Annotated["TenantType", strawberry.lazy("tenantry.api.types.tenant")]
+TariffVersionRef = Annotated[
+    "TariffVersionType", strawberry.lazy("tenantry.api.types.tariff_version")
+]
 
 strawberry.enum(
     UsageKind,
@@ -79,23 +83,28 @@ class TariffType(relay.Node):
         row = await info.context.loaders.tenant_by_id.load(self._row.tenant_id)
         return None if row is None else to_gql_tenant(row)
 
-    @strawberry.field
+    @strawberry.field(description="The rates of the version in force now.")
     async def rates(self, info: Info) -> list[TariffRate]:
-        rows = await info.context.loaders.tariff_rates.load(self.id)
-        return [
-            TariffRate(
-                kind=r.kind,
-                unit_price=plain(r.unit_price),
-                increment=plain(r.increment),
-                minimum=plain(r.minimum),
-            )
-            for r in rows
-        ]
+        from tenantry.api.types.tariff_version import to_gql_rates
 
-    @strawberry.field
-    def monthly_fee_per_endpoint(self) -> Money | None:
-        fee = self._row.monthly_fee_per_endpoint
-        return None if fee is None else to_money(fee, self.currency)
+        version = await info.context.loaders.current_version.load(self.id)
+        if version is None:
+            return []
+        return to_gql_rates(await info.context.loaders.version_rates.load(version.id))
+
+    @strawberry.field(description="The fee of the version in force now.")
+    async def monthly_fee_per_endpoint(self, info: Info) -> Money | None:
+        from tenantry.api.types.tariff_version import fee_of
+
+        return fee_of(await info.context.loaders.current_version.load(self.id), self.currency)
+
+    @strawberry.field(description="Every version, newest (latest effective) first.")
+    async def versions(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[TariffVersionRef]:
+        from tenantry.api.types.tariff_version import versions_connection
+
+        return await versions_connection(info, self.id, first, after)
 
 
 def to_gql_tariff(row: Tariff) -> TariffType:
