@@ -8,7 +8,8 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.auth.principal import Principal
-from tenantry.core.errors import ErrorCode, Problems
+from tenantry.core.errors import Problems
+from tenantry.core.periods import check_ended_period
 from tenantry.tariffs import payers as repo
 from tenantry.tariffs.models import Tariff
 from tenantry.tariffs.service import NewRate, check_prices, resolve_owned
@@ -60,7 +61,14 @@ async def preview_tariff(
     tariff = await resolve_owned(session, principal, request.tariff_id, ("input", "tariffId"))
     problems = Problems()
     check_prices(problems, request.rates, request.monthly_fee_per_endpoint, tariff.currency)
-    _check_period(problems, request.since, request.until)
+    check_ended_period(
+        problems,
+        request.since,
+        request.until,
+        datetime.now(UTC),
+        "previewed",
+        fields=(FROM_FIELD, TO_FIELD),
+    )
     problems.raise_if_any()
 
     proposed = [
@@ -85,16 +93,3 @@ async def preview_tariff(
         )
         lines.append(PreviewLine(payer[0], payer[1], current, new))
     return Preview(tariff, request.since, request.until, lines)
-
-
-def _check_period(problems: Problems, since: datetime, until: datetime) -> None:
-    if since.tzinfo is None:
-        problems.add(ErrorCode.INVALID, "Give the time with its UTC offset.", FROM_FIELD)
-    if until.tzinfo is None:
-        problems.add(ErrorCode.INVALID, "Give the time with its UTC offset.", TO_FIELD)
-    if since.tzinfo is None or until.tzinfo is None:
-        return
-    if since >= until:
-        problems.add(ErrorCode.INVALID, "'to' must be after 'from'.", TO_FIELD)
-    elif until > datetime.now(UTC):
-        problems.add(ErrorCode.INVALID, "Preview a period that has ended.", TO_FIELD)
