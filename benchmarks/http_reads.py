@@ -141,7 +141,14 @@ def serve(kind: str, url: str, port: int, profile: str | None) -> None:
     from tenantry.app import create_app
     from tenantry.settings import Settings
 
-    settings = Settings(database_url=url, worker_in_server=False, log_level="warning")
+    # The rate limiter stays on (its upsert is part of a request's cost), with a limit the
+    # load generator's one token never reaches.
+    settings = Settings(
+        database_url=url,
+        worker_in_server=False,
+        log_level="warning",
+        rate_limit_per_minute=10**9,
+    )
     app = create_app(settings, database_url=url) if kind == "product" else plain_app(url)
     config = uvicorn.Config(app, port=port, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
