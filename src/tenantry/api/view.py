@@ -55,21 +55,15 @@ def graphiql_assets_dir() -> Path:
 HTTP_ERROR_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 
 
-def _unavailable(data: GraphQLHTTPResponse | list[GraphQLHTTPResponse]) -> bool:
+def _error_codes(data: GraphQLHTTPResponse | list[GraphQLHTTPResponse]) -> list[str]:
+    """The answer's error codes, in order ("ERROR" for an error without one)."""
     results = data if isinstance(data, list) else [data]
-    errors = [e for r in results for e in r.get("errors") or ()]
-    return any(
-        isinstance(e, dict) and (e.get("extensions") or {}).get("code") == SERVICE_UNAVAILABLE
-        for e in errors
-    )
-
-
-def _first_error_code(data: GraphQLHTTPResponse | list[GraphQLHTTPResponse]) -> str | None:
-    for result in data if isinstance(data, list) else [data]:
-        for error in result.get("errors") or ():
-            if isinstance(error, dict):
-                return str((error.get("extensions") or {}).get("code") or "ERROR")
-    return None
+    return [
+        str((e.get("extensions") or {}).get("code") or "ERROR")
+        for r in results
+        for e in r.get("errors") or ()
+        if isinstance(e, dict)
+    ]
 
 
 class TextWebSocket(ASGIWebSocketAdapter):
@@ -241,10 +235,10 @@ class GraphQLView(GraphQL[Context, None]):
         response.headers["content-type"] = media_type
         if status is not None and not sub_response.status_code:
             response.status_code = status
-        code = _first_error_code(response_data)
-        if code is not None:
-            note_request(error_code=code)
-        if _unavailable(response_data):
+        codes = _error_codes(response_data)
+        if codes:
+            note_request(error_code=codes[0])
+        if SERVICE_UNAVAILABLE in codes:
             response.status_code = 503
             response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
