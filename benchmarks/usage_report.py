@@ -31,7 +31,10 @@ from tenantry.reports import service
 from tenantry.reports.models import ReportStatus, UsageReport, UsageReportChunk
 from tenantry.settings import Settings
 from tenantry.tenants.models import Tenant
+from tenantry.usage import repository as usage_repo
 
+FIRST_RECORD = datetime(2026, 11, 1, tzinfo=UTC)
+LAST_OFFSET = timedelta(seconds=2_500_000)
 FILL = sa.text(
     """
     INSERT INTO usage_records (tenant_id, customer_id, endpoint_id, kind, quantity, depth, charges,
@@ -64,6 +67,9 @@ async def measure(
 
 async def run(db: Database, url: str, records: int, endpoints: int, prefix: str) -> None:
     async with db.write() as session:
+        # Records are stored in monthly partitions: the months FILL writes (from 1 November,
+        # up to 2.5M seconds later) first, as ingestion would.
+        await usage_repo.ensure_partitions(session, [FIRST_RECORD, FIRST_RECORD + LAST_OFFSET])
         await session.execute(FILL, {"n": records, "endpoints": endpoints, "prefix": prefix})
         tenant = await session.scalar(sa.select(Tenant).where(Tenant.moniker == "level-1"))
         assert tenant is not None
