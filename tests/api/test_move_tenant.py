@@ -54,6 +54,22 @@ def settings(request: pytest.FixtureRequest, database_url: str) -> Settings:
     return Settings(database_url=database_url, compiled_reads=request.param == "compiled")
 
 
+@pytest.fixture
+async def priced(priced: Priced, gql: GraphQLClient, world: World) -> Priced:
+    """The priced tree, with B granted the operator the priced endpoint uses, so that A1 can
+    move under B (a direct grant must be available to the parent)."""
+    root = world.root_admin.token
+    query = "query($id: ID!) { node(id: $id) { ... on Endpoint { sponsorOperator { id } } } }"
+    endpoint = (await gql.data(query, {"id": priced.endpoint_id}, token=root))["node"]
+    grant = """mutation($t: ID!, $o: ID!) { grantSponsorOperators(input: {tenantId: $t,
+               sponsorOperatorIds: [$o]}) { userErrors { code } } }"""
+    variables = {"t": gid("Tenant", world.b.id), "o": endpoint["sponsorOperator"]["id"]}
+    assert (await gql.data(grant, variables, token=root))["grantSponsorOperators"] == {
+        "userErrors": []
+    }
+    return priced
+
+
 async def move(
     gql: GraphQLClient, token: str, tenant: Tenant, new_parent: Tenant, **extra: Any
 ) -> dict[str, Any]:
@@ -260,6 +276,54 @@ async def test_operators_lost_are_listed_and_refused_while_endpoints_use_them(
             }
         ]
     assert payload["tenant"] is None
+
+
+async def test_direct_grants_the_new_parent_lacks_are_lost_withdrawn_and_refused_when_used(
+    gql: GraphQLClient, world: World
+) -> None:
+    root = world.root_admin.token
+    op, spare = await create_operator(gql, root, "Op"), await create_operator(gql, root, "Spare")
+    grant = """mutation($t: ID!, $o: [ID!]!) { grantSponsorOperators(input: {tenantId: $t,
+               sponsorOperatorIds: $o}) { userErrors { code } } }"""
+    await gql.data(grant, {"t": gid("Tenant", world.a.id), "o": [op, spare]}, token=root)
+    await gql.data(grant, {"t": gid("Tenant", world.b.id), "o": [op]}, token=root)
+    # a1 holds Spare by a direct grant (from a), not by inheritance; a1x inherits a1's.
+    await gql.data(grant, {"t": gid("Tenant", world.a1.id), "o": [spare]}, token=root)
+    assert (await set_tenant(gql, root, world.a1x.id, inheritSponsorOperators=True))[
+        "userErrors"
+    ] == []
+    operators = "query($id: ID!) { tenant(id: $id) { sponsorOperators { name } } }"
+
+    async def names(tenant: Tenant) -> list[str]:
+        data = await gql.data(operators, {"id": gid("Tenant", tenant.id)}, token=root)
+        return [o["name"] for o in data["tenant"]["sponsorOperators"]]
+
+    assert await names(world.a1) == await names(world.a1x) == ["Spare"]
+    payload = await move(gql, root, world.a1, world.b)
+    assert payload["userErrors"] == []
+    assert payload["changes"][1:3] == [
+        "A1 loses sponsor operator(s) Spare (no endpoint uses them).",
+        "A1X loses sponsor operator(s) Spare (no endpoint uses them).",
+    ]
+    assert (await move(gql, root, world.a1, world.b, dryRun=False))["userErrors"] == []
+    assert await names(world.a1) == await names(world.a1x) == []
+    # The grant is withdrawn, not merely hidden: moving back does not bring it back.
+    assert (await move(gql, root, world.a1, world.a, dryRun=False))["userErrors"] == []
+    assert await names(world.a1) == []
+
+    await gql.data(grant, {"t": gid("Tenant", world.a1.id), "o": [spare]}, token=root)
+    customer = (await create_customer(gql, root, world.a1.id))["customer"]
+    assert (await create_endpoint(gql, root, customer["id"], spare))["userErrors"] == []
+    for dry_run in (True, False):
+        payload = await move(gql, root, world.a1, world.b, dryRun=dry_run)
+        assert payload["userErrors"] == [
+            {
+                "field": ["input", "newParentId"],
+                "code": "INVALID",
+                "message": "A1 would lose sponsor operator(s) Spare, which 1 endpoint use.",
+            }
+        ]
+    assert await names(world.a1) == ["Spare"]
 
 
 async def test_customers_paying_tariffs_of_a_tenant_left_behind_refuse_the_move(

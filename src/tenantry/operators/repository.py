@@ -47,6 +47,14 @@ async def grant(session: AsyncSession, tenant_id: int, operator_ids: Sequence[in
     await session.execute(stmt.on_conflict_do_nothing())
 
 
+async def withdraw(session: AsyncSession, grants: Sequence[tuple[int, int]]) -> None:
+    """Remove direct grants, given as (tenant, operator) pairs."""
+    if not grants:
+        return
+    pairs = sa.tuple_(SponsorOperatorGrant.tenant_id, SponsorOperatorGrant.sponsor_operator_id)
+    await session.execute(sa.delete(SponsorOperatorGrant).where(pairs.in_(list(grants))))
+
+
 async def lineage(
     session: AsyncSession, tenant_ids: Sequence[int]
 ) -> tuple[dict[int, Tenant], dict[int, set[int]]]:

@@ -19,6 +19,7 @@ and a tenant created under the moved sub-tree is created either before the move 
 with it) or after it (under the new path).
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -85,7 +86,7 @@ async def move_tenant(
     )
     leaving = [t for t in tenant.path[:-1] if t not in new_parent.path]
     await _check_customer_tariffs(session, problems, below, leaving)
-    await _plan_operators(session, problems, outcome, below, new_parent)
+    withdrawn = await _plan_operators(session, problems, outcome, below, new_parent)
     await _plan_visibility(session, outcome, leaving, new_parent, tenant)
     outcome.changes.append(
         "Usage already rated stays in the figures of the tenants it was rated up to; "
@@ -98,6 +99,7 @@ async def move_tenant(
     # No usage batch runs now (the tree lock): every record rated so far has an id up to this.
     await repo.place_subtree(session, tenant.id, await usage_repo.last_record_id(session))
     await repo.rewrite_subtree_paths(session, tenant, new_parent)
+    await operators_repo.withdraw(session, withdrawn)
     # The usage rollups need nothing: each record was added to the rollups of the tenants on
     # the path it was rated up, which is where placements keep it (usage/placements.py).
     return outcome
@@ -254,29 +256,52 @@ async def _plan_operators(
     outcome: MoveOutcome,
     below: list[Tenant],
     new_parent: Tenant,
-) -> None:
-    """Operators a moved tenant inherits through the moved tenant's parent change with it:
-    those lost are listed, and refused while endpoints use them."""
+) -> list[tuple[int, int]]:
+    """Operators each moved tenant has after the move: its direct grants that its (new)
+    parent still has, plus, when it inherits, all of its parent's (DESIGN.md: a grant must be
+    available to the parent). Those lost are listed, and refused while endpoints use them.
+    Returns the direct grants the move withdraws, as (tenant, operator) pairs."""
     ids = [t.id for t in below]
     tenants, grants = await operators_repo.lineage(session, [*ids, new_parent.id])
-    catalog = {op.id for op in await operators_repo.all_operators(session)}
+    operators = await operators_repo.all_operators(session)
+    catalog = {op.id for op in operators}
+    names = {op.id: op.name for op in operators}
     moved = outcome.tenant
+    moving = set(ids)
 
-    def effective(tenant_id: int, parent_of: dict[int, int | None]) -> set[int]:
+    def effective(
+        tenant_id: int, parent_of: Mapping[int, int], memo: dict[int, set[int]]
+    ) -> set[int]:
+        if tenant_id in memo:
+            return memo[tenant_id]
         tenant = tenants[tenant_id]
         parent_id = parent_of.get(tenant_id, tenant.parent_id)
         if parent_id is None:
-            return set(catalog)
-        result = set(grants.get(tenant_id, ()))
-        if tenant.inherit_sponsor_operators:
-            result |= effective(parent_id, parent_of)
+            result = set(catalog)
+        else:
+            result = set(grants.get(tenant_id, ()))
+            parents = effective(parent_id, parent_of, memo)
+            if parent_of and tenant_id in moving:
+                result &= parents
+            if tenant.inherit_sponsor_operators:
+                result |= parents
+        memo[tenant_id] = result
         return result
 
+    before: dict[int, set[int]] = {}
+    after: dict[int, set[int]] = {}
+    after_move = {moved.id: new_parent.id}
+    # Every moved tenant has a parent: the moved one the new parent, the others their own.
+    withdrawn = [
+        (tenant.id, op)
+        for tenant in below
+        for op in sorted(grants.get(tenant.id, ()))
+        if op not in effective(after_move.get(tenant.id, tenant.parent_id or 0), after_move, after)
+    ]
     in_use = await customers_repo.endpoints_by_operator(session, ids)
-    names = {op.id: op.name for op in await operators_repo.all_operators(session)}
     for tenant in below:
         lost = sorted(
-            effective(tenant.id, {}) - effective(tenant.id, {moved.id: new_parent.id}),
+            effective(tenant.id, {}, before) - effective(tenant.id, after_move, after),
             key=lambda op: names[op],
         )
         if not lost:
@@ -296,6 +321,7 @@ async def _plan_operators(
                 f"{tenant.name} loses sponsor operator(s) "
                 f"{', '.join(names[op] for op in lost)} (no endpoint uses them)."
             )
+    return withdrawn
 
 
 async def _plan_visibility(
