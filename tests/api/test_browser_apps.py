@@ -321,3 +321,46 @@ def test_allow_list_mode_holds_over_websockets(database_url: str, tmp_path: Path
         assert allowed["type"] == "next", allowed
         assert allowed["payload"]["data"] == {"__typename": "Query"}
         client.portal.call(db.dispose)
+
+
+def test_operations_over_websockets_count_against_the_callers_rate_limit(
+    database_url: str, world: World
+) -> None:
+    db = Database.connect(database_url, pool_size=2, max_overflow=0)
+    settings = Settings(database_url=database_url, rate_limit_per_minute=3)
+    token = world.a1_admin.token
+
+    with TestClient(create_app(settings, db=db)) as client:
+        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send_json(
+                {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+            )
+            assert ws.receive_json() == {"type": "connection_ack"}
+            answers = []
+            for i in range(3):
+                operation = {"query": "{ viewer { role } }"}
+                ws.send_json({"id": str(i), "type": "subscribe", "payload": operation})
+                answers.append(ws.receive_json())
+                assert ws.receive_json() == {"id": str(i), "type": "complete"}
+            assert [a["payload"]["data"] for a in answers] == [{"viewer": {"role": "ADMIN"}}] * 3
+
+            ws.send_json({"id": "3", "type": "subscribe", "payload": {"query": "{ __typename }"}})
+            refused = ws.receive_json()
+            assert refused["type"] == "error"
+            (error,) = refused["payload"]
+            assert error["extensions"] == {"code": "RATE_LIMITED"}
+            assert "at most 3 a minute" in error["message"]
+        # The same bucket as HTTP requests, and another token has its own.
+        over_http = client.post(
+            "/graphql",
+            json={"query": "{ viewer { role } }"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert over_http.status_code == 429
+        other = client.post(
+            "/graphql",
+            json={"query": "{ viewer { role } }"},
+            headers={"Authorization": f"Bearer {world.b1_admin.token}"},
+        )
+        assert other.status_code == 200
+        client.portal.call(db.dispose)

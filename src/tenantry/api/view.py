@@ -34,7 +34,7 @@ from tenantry.api.http_media import (
     graphql_response_status,
     response_media_type,
 )
-from tenantry.api.ws_allow_list import AllowListTransportWS
+from tenantry.api.ws_guard import GuardedTransportWS
 from tenantry.auth.principal import Principal
 from tenantry.auth.service import authenticate_on
 from tenantry.db.engine import Database
@@ -84,7 +84,7 @@ class TextWebSocket(ASGIWebSocketAdapter):
 
 class GraphQLView(GraphQL[Context, None]):
     websocket_adapter_class = TextWebSocket
-    graphql_transport_ws_handler_class = AllowListTransportWS
+    graphql_transport_ws_handler_class = GuardedTransportWS
 
     def __init__(self, schema: Any, settings: Settings) -> None:
         # Cross-origin WebSocket handshakes are refused (403) unless from these origins.
