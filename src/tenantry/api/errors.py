@@ -16,6 +16,7 @@ import strawberry
 from graphql import GraphQLError
 from starlette.responses import Response
 
+from tenantry.api.types.enums import expose_enum
 from tenantry.core.errors import ErrorCode, Problem
 
 log = logging.getLogger("tenantry.api")
@@ -131,7 +132,35 @@ def with_cause_code(error: GraphQLError) -> GraphQLError:
     return error
 
 
-strawberry.enum(ErrorCode, description="Why a mutation refused its input.")
+expose_enum(
+    ErrorCode,
+    "Why a mutation refused its input.",
+    {
+        ErrorCode.INVALID: "The value breaks a rule (format, range, a required choice); the "
+        "message says which.",
+        ErrorCode.TAKEN: "A value that must be unique is in use (moniker, email, ICCID, a "
+        "billing entity's or operator's name, an invoice number prefix).",
+        ErrorCode.NOT_FOUND: "No such object, or one you may not see: the answer is the same.",
+        ErrorCode.FORBIDDEN: "You see the object, but your role or place in the tree may not "
+        "do this.",
+        ErrorCode.NOT_PARTNER: "The tenant named is not a partner.",
+        ErrorCode.LOCKED: "The value cannot be changed here (a managed tenant's currency and "
+        "billing entity are its partner's; a tenant's currency is fixed).",
+        ErrorCode.CURRENCY_MISMATCH: "A tariff or move would have an account pay in another "
+        "currency than its own.",
+        ErrorCode.INSUFFICIENT_FUNDS: "A debit would take the account past its credit limit.",
+        ErrorCode.IDEMPOTENCY_KEY_REUSED: "The idempotency key was used before with other input.",
+        ErrorCode.READ_ONLY: "The request acts through a read-only impersonation.",
+        ErrorCode.LIMIT_EXCEEDED: "An amount, quantity, balance or total would pass its bound "
+        "(the README's money limits).",
+        ErrorCode.CYCLE: "A tenant cannot move under itself or a tenant below it.",
+    },
+)
+
+USER_ERRORS = (
+    "Why the input was refused, every problem at once; empty on success. When it is not "
+    "empty, nothing was changed."
+)
 
 
 @strawberry.type(description="A problem with a mutation's input. Nothing was changed.")
@@ -139,8 +168,8 @@ class UserError:
     field: list[str] | None = strawberry.field(
         description='Path to the input field at fault, e.g. ["input", "moniker"].'
     )
-    message: str
-    code: ErrorCode
+    message: str = strawberry.field(description="What is wrong, in a sentence for people.")
+    code: ErrorCode = strawberry.field(description="What is wrong, for programs.")
 
     @classmethod
     def from_problem(cls, problem: Problem) -> "UserError":

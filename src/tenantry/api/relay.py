@@ -1,7 +1,7 @@
 """Relay plumbing: global ids, page arguments and connections with ``totalCount``."""
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 from strawberry import relay
@@ -17,6 +17,34 @@ Row = TypeVar("Row")
 
 # No row has this id: identities start at 1.
 UNKNOWN_ID = 0
+FirstArg = Annotated[
+    int | None,
+    strawberry.argument(
+        description="Return at most this many items from the start of the page window "
+        "(default and maximum: see the README's settings)."
+    ),
+]
+AfterArg = Annotated[
+    str | None,
+    strawberry.argument(
+        description="Return only items after this cursor "
+        "(an `endCursor` or edge `cursor` from an earlier page)."
+    ),
+]
+LastArg = Annotated[
+    int | None,
+    strawberry.argument(
+        description="Return at most this many items from the end of the page window; "
+        "use with `before` to page backwards."
+    ),
+]
+BeforeArg = Annotated[
+    str | None,
+    strawberry.argument(
+        description="Return only items before this cursor "
+        "(a `startCursor` or edge `cursor` from an earlier page)."
+    ),
+]
 
 
 def decode_id(value: str, type_name: str) -> int:

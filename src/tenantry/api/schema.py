@@ -1,5 +1,7 @@
 """The GraphQL schema: queries, mutations, and the schema object with its extensions."""
 
+from typing import Annotated
+
 import strawberry
 from graphql import GraphQLError
 from strawberry import relay
@@ -24,7 +26,14 @@ from tenantry.api.mutations.usage import UsageMutations
 from tenantry.api.mutations.users import UserMutations
 from tenantry.api.node import resolve_node, resolve_nodes
 from tenantry.api.observe import NoteOperation
-from tenantry.api.relay import Connection, build_connection, decode_id, page_request
+from tenantry.api.relay import (
+    AfterArg,
+    Connection,
+    FirstArg,
+    build_connection,
+    decode_id,
+    page_request,
+)
 from tenantry.api.request_errors import give_parse_codes
 from tenantry.api.scalars import SCALAR_OVERRIDES
 from tenantry.api.subscriptions import Subscription
@@ -39,16 +48,32 @@ from tenantry.tenants import repository as tenants_repo
 from tenantry.tracing import OperationTracing, tracing_enabled
 
 
-@strawberry.type
+@strawberry.type(
+    description="What you can read, as the tenant your token (or impersonation) acts as: that "
+    "tenant and what is below it."
+)
 class Query:
     @strawberry.field(description="Any object by global id; null when absent or not visible.")
-    async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="A global id.")],
+    ) -> relay.Node | None:
         return await resolve_node(info.context, id)
 
     @strawberry.field(
         description="Objects by global ids, in order; null where absent or not visible."
     )
-    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[relay.Node | None]:
+    async def nodes(
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID],
+            strawberry.argument(
+                description="Global ids, at most the maximum page size (100 by default)."
+            ),
+        ],
+    ) -> list[relay.Node | None]:
         limit = info.context.settings.max_page_size
         if len(ids) > limit:
             raise ClientError(f"Ask for at most {limit} ids at once.")
@@ -61,7 +86,16 @@ class Query:
 
     @strawberry.field(description="A tenant by id or moniker; null when absent or not visible.")
     async def tenant(
-        self, info: Info, id: strawberry.ID | None = None, moniker: str | None = None
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Its global id; give this or moniker, not both."),
+        ] = None,
+        moniker: Annotated[
+            str | None,
+            strawberry.argument(description="Its moniker; give this or id, not both."),
+        ] = None,
     ) -> TenantType | None:
         if (id is None) == (moniker is None):
             raise ClientError("Give exactly one of 'id' or 'moniker'.")
@@ -77,9 +111,15 @@ class Query:
     async def tenants(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        search: str | None = None,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        search: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Only tenants whose name or moniker contains this text, letter "
+                "case aside (% and _ are plain characters); null or empty: all."
+            ),
+        ] = None,
     ) -> Connection[TenantType]:
         context = info.context
         scope = context.actor.scope
@@ -106,7 +146,12 @@ class Query:
         return [to_gql_operator(row) for row in rows]
 
 
-@strawberry.type
+@strawberry.type(
+    description="Changes (and a preview). Each takes one `input` and answers a payload whose "
+    "`userErrors` say why it was refused; nothing is written then. All but requestUsageReport "
+    "need the ADMIN role (a VIEWER gets FORBIDDEN). A read-only impersonation may only preview "
+    "(previewTariff, a moveTenant dry run) and end itself; anything else answers READ_ONLY."
+)
 class Mutation(
     TenantMutations,
     UserMutations,

@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import AsyncGenerator
+from typing import Annotated
 
 import strawberry
 
@@ -16,13 +17,21 @@ POLL_SECONDS = 0.25
 DONE = {ReportStatus.SUCCEEDED, ReportStatus.FAILED}
 
 
-@strawberry.type
+@strawberry.type(description="Live updates, over a WebSocket (graphql-transport-ws).")
 class Subscription:
     @strawberry.subscription(
         description="Emits on every status or progress change; ends when the report is done."
     )
     async def usage_report(
-        self, info: Info, id: strawberry.ID
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID,
+            strawberry.argument(
+                description="The report's global id; an error (NOT_FOUND) when absent or not "
+                "visible."
+            ),
+        ],
     ) -> AsyncGenerator[UsageReportType, None]:
         context = info.context
         report_id = decode_id(id, "UsageReport")

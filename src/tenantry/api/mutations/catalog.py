@@ -5,9 +5,9 @@ from decimal import Decimal
 
 import strawberry
 
-from tenantry.api.errors import UserError
+from tenantry.api.errors import USER_ERRORS, UserError
 from tenantry.api.info import Info
-from tenantry.api.mutations.runner import inspect, mutate
+from tenantry.api.mutations.runner import Input, inspect, mutate
 from tenantry.api.mutations.tenants import TenantPayload
 from tenantry.api.relay import decode_id
 from tenantry.api.roles import requires
@@ -31,71 +31,100 @@ from tenantry.tariffs.models import UsageKind
 from tenantry.tariffs.preview import PreviewRequest
 from tenantry.tariffs.service import NewRate, NewTariff, Revision
 
+RATES = "One per usage kind it prices; usage of a kind left out costs nothing at this level."
+MONTHLY_FEE = (
+    "What each endpoint of a payer is charged a month, in the tariff's currency (at most "
+    "10^12, in the currency's precision); null: no monthly fee."
+)
+
 
 @strawberry.input(description=UNITS)
 class TariffRateInput:
-    kind: UsageKind
+    kind: UsageKind = strawberry.field(description="The usage kind it prices; once per tariff.")
     unit_price: Decimal = strawberry.field(description=UNIT_PRICE)
     increment: Decimal = strawberry.field(default=Decimal(1), description=INCREMENT)
     minimum: Decimal = strawberry.field(default=Decimal(0), description=MINIMUM)
 
 
-@strawberry.input
+@strawberry.input(description="A new tariff; its first version prices all time before it too.")
 class CreateTariffInput:
-    owner_id: strawberry.ID
-    name: str
-    rates: list[TariffRateInput]
-    monthly_fee_per_endpoint: Decimal | None = None
+    owner_id: strawberry.ID = strawberry.field(
+        description="The tenant that owns it and charges by it: yours or one below it; the "
+        "tariff is in its currency."
+    )
+    name: str = strawberry.field(description="Up to 200 characters.")
+    rates: list[TariffRateInput] = strawberry.field(description=RATES)
+    monthly_fee_per_endpoint: Decimal | None = strawberry.field(
+        default=None, description=MONTHLY_FEE
+    )
 
 
-@strawberry.input
+@strawberry.input(description="New prices for a tariff from an instant on.")
 class ReviseTariffInput:
-    tariff_id: strawberry.ID
-    rates: list[TariffRateInput]
+    tariff_id: strawberry.ID = strawberry.field(
+        description="A tariff your tenant or one below it owns."
+    )
+    rates: list[TariffRateInput] = strawberry.field(
+        description=RATES + " They replace all of the previous version's."
+    )
     effective_from: datetime = strawberry.field(
         description="Now or later (more than 1 s before the server's clock is refused)."
     )
-    monthly_fee_per_endpoint: Decimal | None = None
+    monthly_fee_per_endpoint: Decimal | None = strawberry.field(
+        default=None, description=MONTHLY_FEE
+    )
 
 
-@strawberry.input
+@strawberry.input(description="Proposed prices to try on a past period's usage.")
 class PreviewTariffInput:
-    tariff_id: strawberry.ID
-    rates: list[TariffRateInput]
-    from_: datetime = strawberry.field(name="from")
+    tariff_id: strawberry.ID = strawberry.field(
+        description="A tariff your tenant or one below it owns."
+    )
+    rates: list[TariffRateInput] = strawberry.field(
+        description="The proposed rates, checked as a revision's would be."
+    )
+    from_: datetime = strawberry.field(name="from", description="Start of the period, inclusive.")
     to: datetime = strawberry.field(description="Exclusive; the period must have ended.")
     monthly_fee_per_endpoint: Decimal | None = strawberry.field(
         default=None, description="Checked as a revision would be; fees are not previewed."
     )
 
 
-@strawberry.type
+@strawberry.type(description="What previewTariff answers: the preview, or why not.")
 class TariffPreviewPayload:
-    preview: TariffPreview | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    preview: TariffPreview | None = strawberry.field(default=None, description="Null when refused.")
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)
 
 
-@strawberry.input
+@strawberry.input(description="A new operator of the platform's catalog.")
 class CreateSponsorOperatorInput:
-    name: str
+    name: str = strawberry.field(description="Unique in the catalog; up to 200 characters.")
 
 
-@strawberry.input
+@strawberry.input(description="Operators to make available to a sub-tenant.")
 class GrantSponsorOperatorsInput:
-    tenant_id: strawberry.ID
-    sponsor_operator_ids: list[strawberry.ID]
+    tenant_id: strawberry.ID = strawberry.field(
+        description="The sub-tenant; you must be an admin of a tenant above it."
+    )
+    sponsor_operator_ids: list[strawberry.ID] = strawberry.field(
+        description="Operators its parent has available; added to those granted before."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="What createTariff and reviseTariff answer: the tariff, or why not.")
 class TariffPayload:
-    tariff: TariffType | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    tariff: TariffType | None = strawberry.field(
+        default=None, description="The tariff as it is now; null when refused."
+    )
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)
 
 
-@strawberry.type
+@strawberry.type(description="What createSponsorOperator answers: the operator, or why not.")
 class SponsorOperatorPayload:
-    sponsor_operator: SponsorOperatorType | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    sponsor_operator: SponsorOperatorType | None = strawberry.field(
+        default=None, description="The new operator; null when refused."
+    )
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)
 
 
 def _rates(rates: list[TariffRateInput]) -> list[NewRate]:
@@ -104,8 +133,11 @@ def _rates(rates: list[TariffRateInput]) -> list[NewRate]:
 
 @strawberry.type
 class CatalogMutations:
-    @strawberry.mutation(description="Create a tariff owned by a tenant, priced in its currency.")
-    async def create_tariff(self, info: Info, input: CreateTariffInput) -> TariffPayload:
+    @strawberry.mutation(
+        description="Create a tariff owned by a tenant, priced in its currency (admins of the "
+        "tenant or above)."
+    )
+    async def create_tariff(self, info: Info, input: Input[CreateTariffInput]) -> TariffPayload:
         command = NewTariff(
             owner_id=decode_id(input.owner_id, "Tenant"),
             name=input.name,
@@ -123,7 +155,7 @@ class CatalogMutations:
         description="The tariff owner's admins: new prices from an instant on (now or later). "
         "Usage is rated by the version in force when it occurred."
     )
-    async def revise_tariff(self, info: Info, input: ReviseTariffInput) -> TariffPayload:
+    async def revise_tariff(self, info: Info, input: Input[ReviseTariffInput]) -> TariffPayload:
         command = Revision(
             tariff_id=decode_id(input.tariff_id, "Tariff"),
             rates=_rates(input.rates),
@@ -141,7 +173,9 @@ class CatalogMutations:
         description="The tariff owner's admins: what a past period's usage cost each payer "
         "of the tariff and would have cost by the proposed rates. Changes nothing."
     )
-    async def preview_tariff(self, info: Info, input: PreviewTariffInput) -> TariffPreviewPayload:
+    async def preview_tariff(
+        self, info: Info, input: Input[PreviewTariffInput]
+    ) -> TariffPreviewPayload:
         request = PreviewRequest(
             tariff_id=decode_id(input.tariff_id, "Tariff"),
             rates=_rates(input.rates),
@@ -161,7 +195,7 @@ class CatalogMutations:
         metadata=requires(Principal.require_platform_admin),
     )
     async def create_sponsor_operator(
-        self, info: Info, input: CreateSponsorOperatorInput
+        self, info: Info, input: Input[CreateSponsorOperatorInput]
     ) -> SponsorOperatorPayload:
         return await mutate(
             info,
@@ -170,9 +204,11 @@ class CatalogMutations:
             SponsorOperatorPayload,
         )
 
-    @strawberry.mutation(description="Grant a sub-tenant operators its parent has.")
+    @strawberry.mutation(
+        description="Grant a sub-tenant operators its parent has (admins of a tenant above it)."
+    )
     async def grant_sponsor_operators(
-        self, info: Info, input: GrantSponsorOperatorsInput
+        self, info: Info, input: Input[GrantSponsorOperatorsInput]
     ) -> TenantPayload:
         tenant_id = decode_id(input.tenant_id, "Tenant")
         operator_ids = [decode_id(i, "SponsorOperator") for i in input.sponsor_operator_ids]

@@ -4,9 +4,9 @@ from decimal import Decimal
 
 import strawberry
 
-from tenantry.api.errors import UserError
+from tenantry.api.errors import USER_ERRORS, UserError
 from tenantry.api.info import Info
-from tenantry.api.mutations.runner import mutate
+from tenantry.api.mutations.runner import Input, mutate
 from tenantry.api.mutations.tenants import TenantPayload
 from tenantry.api.relay import decode_id, decode_optional_id
 from tenantry.api.roles import requires
@@ -23,10 +23,14 @@ from tenantry.partners import service
 from tenantry.partners.service import NewManagedTenant, NewPlan
 
 
-@strawberry.input
+@strawberry.input(description="Turn a tenant's partner flag on or off.")
 class SetPartnerInput:
-    tenant_id: strawberry.ID
-    is_partner: bool
+    tenant_id: strawberry.ID = strawberry.field(
+        description="The tenant; a managed tenant can never be a partner."
+    )
+    is_partner: bool = strawberry.field(
+        description="True: a partner; false is refused while it has managed tenants."
+    )
     billing_entity_id: strawberry.ID | None = strawberry.field(
         default=None,
         description="The entity issuing its invoices: required to turn the flag on, unless "
@@ -34,10 +38,10 @@ class SetPartnerInput:
     )
 
 
-@strawberry.input
+@strawberry.input(description="A new legal entity of the platform that issues invoices.")
 class CreateBillingEntityInput:
-    name: str
-    country: str
+    name: str = strawberry.field(description="Its legal name: unique, up to 200 characters.")
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2 code.")
     code: str | None = strawberry.field(
         default=None,
         description="Invoice number prefix: 2-10 uppercase letters or digits, unique. "
@@ -46,42 +50,57 @@ class CreateBillingEntityInput:
     )
 
 
-@strawberry.input
+@strawberry.input(description="A new entry of a partner's plan catalog.")
 class CreatePlanInput:
-    partner_id: strawberry.ID
-    kind: PlanKind
-    name: str
-    monthly_price: Decimal
+    partner_id: strawberry.ID = strawberry.field(description="The partner whose catalog.")
+    kind: PlanKind = strawberry.field(description="TENANT (workspace) or SUPPORT tier.")
+    name: str = strawberry.field(description="Up to 200 characters.")
+    monthly_price: Decimal = strawberry.field(
+        description="Per month, in the partner's currency: zero or more, at most 10^12, with "
+        "no more decimal places than the currency has."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A new managed tenant under a partner.")
 class CreateManagedTenantInput:
-    partner_id: strawberry.ID
-    display_name: str
-    moniker: str
+    partner_id: strawberry.ID = strawberry.field(
+        description="The partner: your tenant, as its admin."
+    )
+    display_name: str = strawberry.field(description="Its name; up to 200 characters.")
+    moniker: str = strawberry.field(
+        description="Globally unique: 1-63 lowercase letters, digits, '_' or '-'."
+    )
     country: str = strawberry.field(
         description="ISO 3166-1 alpha-2; may differ from the partner's."
     )
-    tenant_plan_id: strawberry.ID
-    support_plan_id: strawberry.ID
+    tenant_plan_id: strawberry.ID = strawberry.field(
+        description="A TENANT plan from the partner's catalog."
+    )
+    support_plan_id: strawberry.ID = strawberry.field(
+        description="A SUPPORT plan from the partner's catalog."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="What createBillingEntity answers: the entity, or why not.")
 class BillingEntityPayload:
-    billing_entity: BillingEntityType | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    billing_entity: BillingEntityType | None = strawberry.field(
+        default=None, description="The new billing entity; null when refused."
+    )
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)
 
 
-@strawberry.type
+@strawberry.type(description="What createPlan answers: the plan, or why not.")
 class PlanPayload:
-    plan: PlanType | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    plan: PlanType | None = strawberry.field(
+        default=None, description="The new plan; null when refused."
+    )
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)
 
 
 @strawberry.type
 class PartnerMutations:
     @strawberry.mutation(description="Platform admins: make a tenant a partner (or not).")
-    async def set_partner(self, info: Info, input: SetPartnerInput) -> TenantPayload:
+    async def set_partner(self, info: Info, input: Input[SetPartnerInput]) -> TenantPayload:
         tenant_id = decode_id(input.tenant_id, "Tenant")
         entity_id = decode_optional_id(input.billing_entity_id, "BillingEntity")
         return await mutate(
@@ -98,7 +117,7 @@ class PartnerMutations:
         metadata=requires(Principal.require_platform_admin),
     )
     async def create_billing_entity(
-        self, info: Info, input: CreateBillingEntityInput
+        self, info: Info, input: Input[CreateBillingEntityInput]
     ) -> BillingEntityPayload:
         return await mutate(
             info,
@@ -110,7 +129,7 @@ class PartnerMutations:
         )
 
     @strawberry.mutation(description="Platform admins: add a plan to a partner's catalog.")
-    async def create_plan(self, info: Info, input: CreatePlanInput) -> PlanPayload:
+    async def create_plan(self, info: Info, input: Input[CreatePlanInput]) -> PlanPayload:
         command = NewPlan(
             decode_id(input.partner_id, "Tenant"), input.kind, input.name, input.monthly_price
         )
@@ -125,7 +144,7 @@ class PartnerMutations:
         description="A partner's admins: create a managed tenant, billed from this second."
     )
     async def create_managed_tenant(
-        self, info: Info, input: CreateManagedTenantInput
+        self, info: Info, input: Input[CreateManagedTenantInput]
     ) -> TenantPayload:
         command = NewManagedTenant(
             partner_id=decode_id(input.partner_id, "Tenant"),

@@ -1,8 +1,9 @@
 """Runs one mutation in one transaction and shapes its payload."""
 
 from collections.abc import Awaitable, Callable
-from typing import Protocol, TypeVar
+from typing import Annotated, Protocol, TypeVar
 
+import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types.nodes import SelectedField
 
@@ -13,6 +14,16 @@ from tenantry.auth.principal import Principal
 from tenantry.core.errors import READ_ONLY, DomainError
 
 R = TypeVar("R")
+In = TypeVar("In")
+
+# The one argument of every mutation: ``input: Input[CreateTariffInput]``.
+Input = Annotated[
+    In,
+    strawberry.argument(
+        description="Everything the mutation needs, in one object; every problem with it is "
+        "reported at once in the payload's userErrors."
+    ),
+]
 
 
 def _input_of(info: Info) -> object:

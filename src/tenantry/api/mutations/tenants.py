@@ -3,9 +3,9 @@
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenantry.api.errors import UserError
+from tenantry.api.errors import USER_ERRORS, UserError
 from tenantry.api.info import Info
-from tenantry.api.mutations.runner import mutate
+from tenantry.api.mutations.runner import Input, mutate
 from tenantry.api.relay import decode_id, decode_optional_id
 from tenantry.api.types.enums import SubscriptionType
 from tenantry.api.types.tenant import TenantType, to_gql_tenant
@@ -16,20 +16,49 @@ from tenantry.tenants.models import Tenant
 from tenantry.tenants.move import MoveOutcome, MoveRequest
 from tenantry.tenants.service import NewSubTenant, TenantChanges
 
+NAME = "Up to 200 characters; spaces around it are dropped."
+MONIKER = "Globally unique: 1-63 lowercase letters, digits, '_' or '-' (uppercase is refused)."
+TOP_UP_URL = (
+    "The template of its customers' top-up links: an absolute http(s) URL with tokens among "
+    "{customer_id}, {customer_name}, {tenant_id}, {tenant_moniker}, {account_id}, {balance}, "
+    "{currency}, {expires}, {signature} (see the README)."
+)
+DEFAULT_CUSTOMER_TARIFF = (
+    "Given to its new customers that name no tariff: one it or a tenant above owns, in its "
+    "currency."
+)
+TENANT_TARIFF = "What its parent charges it for usage: a tariff the parent owns, in its currency."
 
-@strawberry.input
+
+@strawberry.input(description="A new sub-tenant; its account opens with it.")
 class CreateSubTenantInput:
-    parent_id: strawberry.ID
-    name: str
-    moniker: str
-    subscription_types: list[SubscriptionType]
-    inherit_sponsor_operators: bool = False
-    customer_top_up_url: str | None = None
+    parent_id: strawberry.ID = strawberry.field(
+        description="The tenant to create it under: yours, or one below it."
+    )
+    name: str = strawberry.field(description=NAME)
+    moniker: str = strawberry.field(description=MONIKER)
+    subscription_types: list[SubscriptionType] = strawberry.field(
+        description="The subscription types its customers may have; must include INTEGRATED."
+    )
+    inherit_sponsor_operators: bool = strawberry.field(
+        default=False,
+        description="True: every operator of the parent is available to it too, beside those "
+        "granted to it.",
+    )
+    customer_top_up_url: str | None = strawberry.field(
+        default=None,
+        description=TOP_UP_URL + " A new tenant has no top-up secret, so it cannot hold "
+        "{signature} yet. Null: none (its customers use the nearest ancestor's).",
+    )
     currency: str | None = strawberry.field(
         default=None, description="ISO 4217; the parent's currency when left out."
     )
-    default_customer_tariff_id: strawberry.ID | None = None
-    tenant_tariff_id: strawberry.ID | None = None
+    default_customer_tariff_id: strawberry.ID | None = strawberry.field(
+        default=None, description=DEFAULT_CUSTOMER_TARIFF + " Null: none."
+    )
+    tenant_tariff_id: strawberry.ID | None = strawberry.field(
+        default=None, description=TENANT_TARIFF + " Null: free."
+    )
 
     def to_command(self) -> NewSubTenant:
         return NewSubTenant(
@@ -49,16 +78,31 @@ class CreateSubTenantInput:
 
 @strawberry.input(description="Fields left out stay as they are; null clears where allowed.")
 class UpdateTenantInput:
-    id: strawberry.ID
-    name: str | None = None
-    moniker: str | None = None
-    subscription_types: list[SubscriptionType] | None = None
-    inherit_sponsor_operators: bool | None = None
-    customer_top_up_url: strawberry.Maybe[str | None]
-    partner_access: bool | None = None
-    default_customer_tariff_id: strawberry.Maybe[strawberry.ID | None]
-    tenant_tariff_id: strawberry.Maybe[strawberry.ID | None]
-    country: str | None = None
+    id: strawberry.ID = strawberry.field(description="The tenant to change.")
+    name: str | None = strawberry.field(default=None, description=NAME)
+    moniker: str | None = strawberry.field(default=None, description=MONIKER)
+    subscription_types: list[SubscriptionType] | None = strawberry.field(
+        default=None, description="The whole new set; must include INTEGRATED."
+    )
+    inherit_sponsor_operators: bool | None = strawberry.field(
+        default=None, description="True: the parent's operators are available to it too."
+    )
+    customer_top_up_url: strawberry.Maybe[str | None] = strawberry.field(
+        description=TOP_UP_URL + " {signature} needs the tenant's top-up secret "
+        "(rotateTopUpSecret). Null or empty: none."
+    )
+    partner_access: bool | None = strawberry.field(
+        default=None,
+        description="A managed tenant lets its partner into its workspace (true) or shuts it "
+        "out: the managed tenant's choice, which its partner cannot make.",
+    )
+    default_customer_tariff_id: strawberry.Maybe[strawberry.ID | None] = strawberry.field(
+        description=DEFAULT_CUSTOMER_TARIFF + " Null: none."
+    )
+    tenant_tariff_id: strawberry.Maybe[strawberry.ID | None] = strawberry.field(
+        description=TENANT_TARIFF + " Set by an admin of a tenant above it. Null: free."
+    )
+    country: str | None = strawberry.field(default=None, description="ISO 3166-1 alpha-2 code.")
     currency: str | None = strawberry.field(
         default=None, description="Always LOCKED: a tenant's account is kept in its currency."
     )
@@ -69,7 +113,10 @@ class UpdateTenantInput:
         default=None,
         description="Managed tenants: from the partner's catalog, from this second on.",
     )
-    support_plan_id: strawberry.ID | None = None
+    support_plan_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Managed tenants: from the partner's catalog, from this second on.",
+    )
 
     def to_command(self) -> TenantChanges:
         return TenantChanges(
@@ -101,8 +148,12 @@ def _id_change(value: strawberry.Maybe[strawberry.ID | None], type_name: str) ->
 
 @strawberry.input(description="Moves a sub-tenant and everything under it to another parent.")
 class MoveTenantInput:
-    tenant_id: strawberry.ID
-    new_parent_id: strawberry.ID
+    tenant_id: strawberry.ID = strawberry.field(
+        description="The sub-tenant to move; you must be an admin of a tenant above it."
+    )
+    new_parent_id: strawberry.ID = strawberry.field(
+        description="Its new parent: not itself or a tenant below it (CYCLE), in the same currency."
+    )
     tenant_tariff_id: strawberry.ID | None = strawberry.field(
         default=None,
         description="The new parent's tariff the tenant pays from now on; without it, a "
@@ -124,13 +175,19 @@ class MoveTenantInput:
 
 @strawberry.type(description="The outcome of a move, or what it would be (dry run).")
 class MoveTenantPayload:
-    tenant: TenantType | None = None
-    dry_run: bool = True
+    tenant: TenantType | None = strawberry.field(
+        default=None,
+        description="The tenant: after the move, or as it is now for a dry run; null when "
+        "the input was refused outright.",
+    )
+    dry_run: bool = strawberry.field(
+        default=True, description="True: nothing was changed; this is what a move would do."
+    )
     changes: list[str] = strawberry.field(
         default_factory=list,
         description="One line per consequence a person must know before confirming.",
     )
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)
 
     @classmethod
     def of(cls, outcome: MoveOutcome) -> "MoveTenantPayload":
@@ -142,29 +199,37 @@ class MoveTenantPayload:
         )
 
 
-@strawberry.input
+@strawberry.input(description="Whose top-up secret to replace.")
 class RotateTopUpSecretInput:
-    tenant_id: strawberry.ID
+    tenant_id: strawberry.ID = strawberry.field(
+        description="The tenant: yours (as an admin) or one below it."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="What rotateTopUpSecret answers: the new secret, or why not.")
 class RotateTopUpSecretPayload:
     secret: str | None = strawberry.field(
         default=None, description="Shown this once; it can never be read back."
     )
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)
 
 
-@strawberry.type
+@strawberry.type(
+    description="What a mutation that creates or changes a tenant answers: the tenant, or why not."
+)
 class TenantPayload:
-    tenant: TenantType | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    tenant: TenantType | None = strawberry.field(
+        default=None, description="The tenant as it is now; null when refused."
+    )
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)
 
 
 @strawberry.type
 class TenantMutations:
     @strawberry.mutation(description="Create a tenant under one you administer.")
-    async def create_sub_tenant(self, info: Info, input: CreateSubTenantInput) -> TenantPayload:
+    async def create_sub_tenant(
+        self, info: Info, input: Input[CreateSubTenantInput]
+    ) -> TenantPayload:
         command = input.to_command()
         return await mutate(
             info,
@@ -173,8 +238,11 @@ class TenantMutations:
             TenantPayload,
         )
 
-    @strawberry.mutation(description="Edit a tenant; the same rules as creating apply.")
-    async def update_tenant(self, info: Info, input: UpdateTenantInput) -> TenantPayload:
+    @strawberry.mutation(
+        description="Edit a tenant (admins of it or above; a partner's admins may change a "
+        "managed tenant's name, country and plans); the same rules as creating apply."
+    )
+    async def update_tenant(self, info: Info, input: Input[UpdateTenantInput]) -> TenantPayload:
         command = input.to_command()
         return await mutate(
             info,
@@ -187,7 +255,7 @@ class TenantMutations:
         description="Move a sub-tenant with its sub-tree under another parent (admins of a "
         "tenant above both places). A dry run unless dryRun is false."
     )
-    async def move_tenant(self, info: Info, input: MoveTenantInput) -> MoveTenantPayload:
+    async def move_tenant(self, info: Info, input: Input[MoveTenantInput]) -> MoveTenantPayload:
         command = input.to_command()
         payload = await mutate(
             info,
@@ -200,9 +268,12 @@ class TenantMutations:
         payload.dry_run = command.dry_run
         return payload
 
-    @strawberry.mutation(description="A new key for the tenant's signed top-up links.")
+    @strawberry.mutation(
+        description="A new key for the tenant's signed top-up links (admins of the tenant or "
+        "above); shown once, never readable again."
+    )
     async def rotate_top_up_secret(
-        self, info: Info, input: RotateTopUpSecretInput
+        self, info: Info, input: Input[RotateTopUpSecretInput]
     ) -> RotateTopUpSecretPayload:
         tenant_id = decode_id(input.tenant_id, "Tenant")
         return await mutate(

@@ -5,9 +5,9 @@ from decimal import Decimal
 
 import strawberry
 
-from tenantry.api.errors import UserError
+from tenantry.api.errors import USER_ERRORS, UserError
 from tenantry.api.info import Info
-from tenantry.api.mutations.runner import mutate
+from tenantry.api.mutations.runner import Input, mutate
 from tenantry.api.relay import decode_id
 from tenantry.api.roles import requires
 from tenantry.auth.principal import Principal
@@ -16,29 +16,41 @@ from tenantry.usage import service
 from tenantry.usage.service import IngestResult, NewUsageRecord
 
 
-@strawberry.input
+@strawberry.input(description="One usage event of one endpoint.")
 class UsageRecordInput:
     event_id: str = strawberry.field(
-        description="Yours to choose; a repeated event is recorded once."
+        description="Yours to choose, 1-200 characters; a repeated event is recorded once."
     )
-    endpoint_id: strawberry.ID
-    kind: UsageKind
+    endpoint_id: strawberry.ID = strawberry.field(description="The endpoint that used it.")
+    kind: UsageKind = strawberry.field(description="DATA, SMS or VOICE.")
     quantity: Decimal = strawberry.field(
-        description="MB for DATA, messages for SMS, seconds for VOICE."
+        description="MB for DATA, messages for SMS, seconds for VOICE: zero or more, at most "
+        "10^12, at most 6 decimal places."
     )
-    occurred_at: datetime
+    occurred_at: datetime = strawberry.field(
+        description="When it happened: from 2000-01-01T00:00Z to at most 1 hour after the "
+        "server's clock. The tariff versions in force then rate it."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A batch of usage records.")
 class RecordUsageInput:
     records: list[UsageRecordInput] = strawberry.field(description="At most 10,000 per call.")
 
 
-@strawberry.type
+@strawberry.type(
+    description="What recordUsage answers: how many records it took, or why it took none."
+)
 class RecordUsagePayload:
-    accepted: int = 0
-    duplicates: int = 0
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    accepted: int = strawberry.field(
+        default=0, description="Records recorded and rated now; 0 when refused."
+    )
+    duplicates: int = strawberry.field(
+        default=0,
+        description="Records whose eventId was recorded before (or earlier in this batch): "
+        "skipped.",
+    )
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)
 
 
 @strawberry.type
@@ -47,7 +59,7 @@ class UsageMutations:
         description="Platform admins: ingest usage; each record is rated up the tree.",
         metadata=requires(Principal.require_platform_admin),
     )
-    async def record_usage(self, info: Info, input: RecordUsageInput) -> RecordUsagePayload:
+    async def record_usage(self, info: Info, input: Input[RecordUsageInput]) -> RecordUsagePayload:
         records = [
             NewUsageRecord(
                 r.event_id, decode_id(r.endpoint_id, "Endpoint"), r.kind, r.quantity, r.occurred_at

@@ -8,7 +8,8 @@ from strawberry import relay
 
 from tenantry.api.info import Info
 from tenantry.api.loaders.ledger import PostingFilters, PostingPageKey
-from tenantry.api.relay import Connection, build_connection, page_request
+from tenantry.api.relay import AfterArg, Connection, FirstArg, build_connection, page_request
+from tenantry.api.types.enums import expose_enum
 from tenantry.api.types.money import Money, to_money
 from tenantry.ledger.models import Account, LedgerTransaction, Posting, TransactionKind
 from tenantry.ledger.service import BillingStatus, billing_status
@@ -20,25 +21,46 @@ if TYPE_CHECKING:
 TenantRef = Annotated["TenantType", strawberry.lazy("tenantry.api.types.tenant")]
 UserRef = Annotated["UserType", strawberry.lazy("tenantry.api.types.user")]
 
-strawberry.enum(TransactionKind, description="What a transaction was, seen from one account.")
-strawberry.enum(
+expose_enum(
+    TransactionKind,
+    "What a transaction was, seen from one account.",
+    {
+        TransactionKind.TOP_UP: "Money paid in from outside (topUpAccount).",
+        TransactionKind.DEBIT: "Money taken out by hand, with a reason (adjustAccount).",
+        TransactionKind.CREDIT: "Money added by hand, with a reason (adjustAccount).",
+        TransactionKind.USAGE_CHARGE: "What this account paid the level above for usage, "
+        "by its tariff.",
+        TransactionKind.USAGE_REVENUE: "What this account earned from the level below for usage.",
+        TransactionKind.PLAN_FEE: "A partner's invoice total, taken when the invoice was issued.",
+        TransactionKind.ENDPOINT_FEE: "An endpoint's monthly fee, paid to the level above.",
+        TransactionKind.ENDPOINT_FEE_REVENUE: "An endpoint's monthly fee, earned from the "
+        "level below.",
+    },
+)
+expose_enum(
     BillingStatus,
-    description="ACTIVE; LOW_BALANCE: under the warning threshold; BLOCKED: under -credit limit.",
+    "ACTIVE; LOW_BALANCE: under the warning threshold; BLOCKED: under -credit limit.",
+    {
+        BillingStatus.ACTIVE: "Within the credit limit and not under the warning threshold.",
+        BillingStatus.LOW_BALANCE: "Under lowBalanceThreshold, still within the credit limit.",
+        BillingStatus.BLOCKED: "Balance below minus creditLimit. Usage and fees still post; "
+        "a manual debit that would end past the limit is refused.",
+    },
 )
 
 
 @strawberry.type(name="AccountTransaction", description="One movement on one account.")
 class AccountTransactionType(relay.Node):
     id: relay.NodeID[int]
-    kind: TransactionKind
-    created_at: datetime
+    kind: TransactionKind = strawberry.field(description="What it was, seen from this account.")
+    created_at: datetime = strawberry.field(description="When it was posted.")
     _row: strawberry.Private[Posting]
 
     @strawberry.field(description="Signed from this account's view: + credits it, - debits it.")
     def amount(self) -> Money:
         return to_money(self._row.amount, self._row.currency)
 
-    @strawberry.field
+    @strawberry.field(description="This account's balance right after it.")
     def balance_after(self) -> Money:
         # Only system postings lack one, and they are never read through the API.
         assert self._row.balance_after is not None
@@ -50,11 +72,16 @@ class AccountTransactionType(relay.Node):
         )
         return transaction
 
-    @strawberry.field
+    @strawberry.field(
+        description="For people: an adjustment's reason, a top-up's reference, or what was "
+        "charged; null when there is none."
+    )
     async def description(self, info: Info) -> str | None:
         return (await self._transaction(info)).description
 
-    @strawberry.field
+    @strawberry.field(
+        description="A top-up's reference, or a PLAN_FEE's invoice number; null otherwise."
+    )
     async def reference(self, info: Info) -> str | None:
         return (await self._transaction(info)).reference
 
@@ -68,7 +95,10 @@ class AccountTransactionType(relay.Node):
         user = await info.context.loaders.user_by_id.load(transaction.actor_user_id)
         return None if user is None else to_gql_user(user)
 
-    @strawberry.field
+    @strawberry.field(
+        description="The tenant the actor was impersonating when they made it; null when "
+        "none, or one you cannot see."
+    )
     async def impersonated_tenant(self, info: Info) -> TenantRef | None:
         from tenantry.api.types.tenant import to_gql_tenant
 
@@ -86,10 +116,15 @@ def to_gql_posting(row: Posting) -> AccountTransactionType:
 @strawberry.type(name="Account", description="A tenant's or customer's money, in its currency.")
 class AccountType(relay.Node):
     id: relay.NodeID[int]
-    currency: str
+    currency: str = strawberry.field(
+        description="ISO 4217 code; its owner's currency, and every amount on it is in it."
+    )
     _row: strawberry.Private[Account]
 
-    @strawberry.field
+    @strawberry.field(
+        description="The sum of its transactions now; below zero when it owes (down to "
+        "minus creditLimit)."
+    )
     def balance(self) -> Money:
         # Only system accounts lack one, and they are never read through the API.
         assert self._row.balance is not None
@@ -99,12 +134,14 @@ class AccountType(relay.Node):
     def credit_limit(self) -> Money:
         return to_money(self._row.credit_limit, self.currency)
 
-    @strawberry.field
+    @strawberry.field(
+        description="Under this balance the account is LOW_BALANCE; null: no warning."
+    )
     def low_balance_threshold(self) -> Money | None:
         threshold = self._row.low_balance_threshold
         return None if threshold is None else to_money(threshold, self.currency)
 
-    @strawberry.field
+    @strawberry.field(description="ACTIVE, LOW_BALANCE or BLOCKED, from the balance now.")
     def billing_status(self) -> BillingStatus:
         return billing_status(self._row)
 
@@ -113,11 +150,22 @@ class AccountType(relay.Node):
         self,
         info: Info,
         *,
-        first: int | None = None,
-        after: str | None = None,
-        kinds: list[TransactionKind] | None = None,
-        from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
-        to: datetime | None = None,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        kinds: Annotated[
+            list[TransactionKind] | None,
+            strawberry.argument(description="Only these kinds; null or left out: every kind."),
+        ] = None,
+        from_: Annotated[
+            datetime | None,
+            strawberry.argument(
+                name="from", description="Only those posted at or after this instant."
+            ),
+        ] = None,
+        to: Annotated[
+            datetime | None,
+            strawberry.argument(description="Only those posted before this instant."),
+        ] = None,
     ) -> Connection[AccountTransactionType]:
         loaders = info.context.loaders
         request = page_request(info.context.settings, first, after)

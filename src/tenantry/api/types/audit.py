@@ -32,7 +32,7 @@ async def _tenant(info: Info, tenant_id: int | None) -> "TenantType | None":
 class AuditEventType(relay.Node):
     id: relay.NodeID[int]
     action: str = strawberry.field(description="The mutation's name, e.g. createSubTenant.")
-    created_at: datetime
+    created_at: datetime = strawberry.field(description="When the change was made.")
     details: str | None = strawberry.field(description="The mutation's input, as JSON.")
     _row: strawberry.Private[AuditEvent]
 
@@ -68,11 +68,18 @@ def to_gql_audit_event(row: AuditEvent) -> AuditEventType:
 )
 class ImpersonationType(relay.Node):
     id: relay.NodeID[int]
-    reason: str
-    read_only: bool
-    started_at: datetime
-    expires_at: datetime
-    ended_at: datetime | None
+    reason: str = strawberry.field(description="Why, as the actor stated it when starting.")
+    read_only: bool = strawberry.field(
+        description="True: acting through it changes nothing (mutations answer READ_ONLY)."
+    )
+    started_at: datetime = strawberry.field(description="When it was started.")
+    expires_at: datetime = strawberry.field(
+        description="When its token stops working: at most 60 minutes after the start."
+    )
+    ended_at: datetime | None = strawberry.field(
+        description="When it was ended (endImpersonation, or revoking the API token that "
+        "started it); null when it was not."
+    )
     _row: strawberry.Private[Impersonation]
 
     @strawberry.field(description="Who is behind it.")
@@ -85,7 +92,7 @@ class ImpersonationType(relay.Node):
         assert row is not None
         return to_gql_user(row)
 
-    @strawberry.field
+    @strawberry.field(description="The tenant impersonated.")
     async def tenant(self, info: Info) -> TenantRef:
         row = await _tenant(info, self._row.tenant_id)
         assert row is not None

@@ -7,7 +7,8 @@ import strawberry
 from strawberry import relay
 
 from tenantry.api.info import Info
-from tenantry.api.relay import Connection
+from tenantry.api.relay import AfterArg, Connection, FirstArg
+from tenantry.api.types.enums import expose_enum
 from tenantry.api.types.money import Money
 from tenantry.operators.models import SponsorOperator
 from tenantry.tariffs.models import Tariff, UsageKind
@@ -21,10 +22,15 @@ TariffVersionRef = Annotated[
     "TariffVersionType", strawberry.lazy("tenantry.api.types.tariff_version")
 ]
 
-strawberry.enum(
+expose_enum(
     UsageKind,
-    description="DATA quantities are in MB, SMS in messages, VOICE in seconds. "
+    "DATA quantities are in MB, SMS in messages, VOICE in seconds. "
     "Prices are per MB, per message, per minute.",
+    {
+        UsageKind.DATA: "Mobile data: quantities in MB, priced per MB.",
+        UsageKind.SMS: "Text messages: quantities in messages, priced per message.",
+        UsageKind.VOICE: "Calls: quantities in seconds, priced per minute.",
+    },
 )
 
 UNITS = (
@@ -44,10 +50,13 @@ MINIMUM = (
 )
 
 
-@strawberry.type(name="SponsorOperator")
+@strawberry.type(
+    name="SponsorOperator",
+    description="An operator of the platform's catalog; each endpoint uses one.",
+)
 class SponsorOperatorType(relay.Node):
     id: relay.NodeID[int]
-    name: str
+    name: str = strawberry.field(description="Unique in the catalog.")
 
 
 def to_gql_operator(row: SponsorOperator) -> SponsorOperatorType:
@@ -56,7 +65,7 @@ def to_gql_operator(row: SponsorOperator) -> SponsorOperatorType:
 
 @strawberry.type(description=UNITS)
 class TariffRate:
-    kind: UsageKind
+    kind: UsageKind = strawberry.field(description="The usage kind this rate prices.")
     unit_price: Decimal = strawberry.field(description=UNIT_PRICE)
     increment: Decimal = strawberry.field(description=INCREMENT)
     minimum: Decimal = strawberry.field(description=MINIMUM)
@@ -69,8 +78,10 @@ class TariffRate:
 )
 class TariffType(relay.Node):
     id: relay.NodeID[int]
-    name: str
-    currency: str
+    name: str = strawberry.field(description="The owner's name for it.")
+    currency: str = strawberry.field(
+        description="ISO 4217 code: its owner's currency, which every price is in."
+    )
     _row: strawberry.Private[Tariff]
 
     @strawberry.field(
@@ -100,7 +111,7 @@ class TariffType(relay.Node):
 
     @strawberry.field(description="Every version, newest (latest effective) first.")
     async def versions(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None
     ) -> Connection[TariffVersionRef]:
         from tenantry.api.types.tariff_version import versions_connection
 

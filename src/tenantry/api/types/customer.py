@@ -8,7 +8,7 @@ import strawberry
 from strawberry import relay
 
 from tenantry.api.info import Info
-from tenantry.api.relay import Connection, child_connection
+from tenantry.api.relay import AfterArg, Connection, FirstArg, child_connection
 from tenantry.api.types.catalog import (
     SponsorOperatorType,
     TariffType,
@@ -16,6 +16,7 @@ from tenantry.api.types.catalog import (
     to_gql_tariff,
 )
 from tenantry.api.types.enums import SubscriptionType
+from tenantry.api.types.usage import FromArg, ToArg
 from tenantry.customers.models import Customer, Endpoint
 from tenantry.customers.topup import render_top_up_url
 from tenantry.ledger.money import quantize_money
@@ -30,15 +31,20 @@ UsageSummaryRef = Annotated["UsageSummary", strawberry.lazy("tenantry.api.types.
 AccountRef = Annotated["AccountType", strawberry.lazy("tenantry.api.types.account")]
 
 
-@strawberry.type(name="Customer")
+@strawberry.type(
+    name="Customer",
+    description="A customer of a tenant, with its own account and endpoints (SIMs, devices).",
+)
 class CustomerType(relay.Node):
     id: relay.NodeID[int]
-    name: str
-    subscription_type: SubscriptionType
-    created_at: datetime
+    name: str = strawberry.field(description="Up to 200 characters.")
+    subscription_type: SubscriptionType = strawberry.field(
+        description="One of the types its tenant offers."
+    )
+    created_at: datetime = strawberry.field(description="When it was created.")
     _row: strawberry.Private[Customer]
 
-    @strawberry.field
+    @strawberry.field(description="The tenant it is a customer of.")
     async def tenant(self, info: Info) -> TenantRef:
         from tenantry.api.types.tenant import to_gql_tenant
 
@@ -56,7 +62,9 @@ class CustomerType(relay.Node):
         row = await info.context.loaders.tariff_by_id.load(self._row.tariff_id)
         return None if row is None else to_gql_tariff(row)
 
-    @strawberry.field
+    @strawberry.field(
+        description="The customer's own account, in its tenant's currency: what it pays from."
+    )
     async def account(self, info: Info) -> AccountRef:
         from tenantry.api.types.account import to_gql_account
 
@@ -88,9 +96,9 @@ class CustomerType(relay.Node):
             expires=int(time.time()) + ttl,
         )
 
-    @strawberry.field
+    @strawberry.field(description="Its endpoints (SIMs, devices), oldest first.")
     async def endpoints(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None
     ) -> Connection["EndpointType"]:
         return await child_connection(
             info.context.settings,
@@ -103,9 +111,7 @@ class CustomerType(relay.Node):
         )
 
     @strawberry.field(description="Usage in [from, to) and what this customer was charged.")
-    async def usage(
-        self, info: Info, from_: Annotated[datetime, strawberry.argument(name="from")], to: datetime
-    ) -> UsageSummaryRef:
+    async def usage(self, info: Info, from_: FromArg, to: ToArg) -> UsageSummaryRef:
         return await _usage(info, "customer", self.id, self._row.tenant_id, since=from_, until=to)
 
 
@@ -133,27 +139,29 @@ def to_gql_customer(row: Customer) -> CustomerType:
 @strawberry.type(name="Endpoint", description="A SIM or device of a customer.")
 class EndpointType(relay.Node):
     id: relay.NodeID[int]
-    name: str
-    iccid: str
-    created_at: datetime
+    name: str = strawberry.field(description="Up to 200 characters.")
+    iccid: str = strawberry.field(
+        description="The SIM's ICCID: 18-22 digits starting with 89, unique on the platform."
+    )
+    created_at: datetime = strawberry.field(
+        description="When it was added; monthly fees are prorated from here."
+    )
     _row: strawberry.Private[Endpoint]
 
-    @strawberry.field
+    @strawberry.field(description="The customer it belongs to.")
     async def customer(self, info: Info) -> CustomerType:
         row = await info.context.loaders.customer_by_id.load(self._row.customer_id)
         assert row is not None
         return to_gql_customer(row)
 
-    @strawberry.field
+    @strawberry.field(description="The operator it uses, one available to its customer's tenant.")
     async def sponsor_operator(self, info: Info) -> SponsorOperatorType:
         row = await info.context.loaders.sponsor_operator_by_id.load(self._row.sponsor_operator_id)
         assert row is not None
         return to_gql_operator(row)
 
     @strawberry.field(description="Usage in [from, to) and what its customer was charged.")
-    async def usage(
-        self, info: Info, from_: Annotated[datetime, strawberry.argument(name="from")], to: datetime
-    ) -> UsageSummaryRef:
+    async def usage(self, info: Info, from_: FromArg, to: ToArg) -> UsageSummaryRef:
         return await _usage(info, "endpoint", self.id, self._row.tenant_id, since=from_, until=to)
 
 

@@ -20,9 +20,9 @@ from tenantry.fees.models import FeeRun
 )
 class FeeRunType(relay.Node):
     id: relay.NodeID[int]
-    period_start: datetime
+    period_start: datetime = strawberry.field(description="Start of the period, inclusive.")
     period_end: datetime = strawberry.field(description="Exclusive.")
-    created_at: datetime
+    created_at: datetime = strawberry.field(description="When the run charged the fees.")
     endpoint_count: int = strawberry.field(
         description="Endpoints that existed at some time in the period, free ones included."
     )

@@ -28,9 +28,13 @@ TenantRef = Annotated["TenantType", strawberry.lazy("tenantry.api.types.tenant")
     description="One managed tenant on one plan for part of the period, prorated by the second.",
 )
 class InvoiceLineType:
-    description: str
-    period_start: datetime
-    period_end: datetime
+    description: str = strawberry.field(
+        description="For people: the managed tenant, the plan and kind, and the span billed."
+    )
+    period_start: datetime = strawberry.field(
+        description="Start of the span billed, inclusive: within the invoice's period."
+    )
+    period_end: datetime = strawberry.field(description="End of the span billed, exclusive.")
     _row: strawberry.Private[InvoiceLine]
     _currency: strawberry.Private[str]  # the invoice's: a line has no currency of its own
 
@@ -75,9 +79,9 @@ class InvoiceType(relay.Node):
         description='"<billing entity code>-<year issued, UTC>-<sequence>", e.g. '
         '"PLT-2026-000042": gapless per billing entity and year.'
     )
-    period_start: datetime
+    period_start: datetime = strawberry.field(description="Start of the period, inclusive.")
     period_end: datetime = strawberry.field(description="Exclusive.")
-    created_at: datetime
+    created_at: datetime = strawberry.field(description="When it was made (as issuedAt).")
     issued_at: datetime = strawberry.field(description="When it was made and its fee posted.")
     _row: strawberry.Private[Invoice]
 

@@ -15,8 +15,8 @@ from tenantry.partners.models import BillingEntity, Plan
 )
 class BillingEntityType(relay.Node):
     id: relay.NodeID[int]
-    name: str
-    country: str
+    name: str = strawberry.field(description="Its legal name; unique.")
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2 code.")
     code: str = strawberry.field(description='Its invoice numbers\' prefix, e.g. "PLT".')
 
 
@@ -27,9 +27,9 @@ def to_gql_billing_entity(row: BillingEntity) -> BillingEntityType:
 @strawberry.type(name="Plan", description="An entry of a partner's plan catalog.")
 class PlanType(relay.Node):
     id: relay.NodeID[int]
-    name: str
-    kind: PlanKind
-    created_at: datetime
+    name: str = strawberry.field(description="Up to 200 characters.")
+    kind: PlanKind = strawberry.field(description="TENANT (workspace) or SUPPORT tier.")
+    created_at: datetime = strawberry.field(description="When it was added to the catalog.")
     _row: strawberry.Private[Plan]
 
     @strawberry.field(description="In the partner's currency.")

@@ -7,6 +7,7 @@ import strawberry
 from strawberry import relay
 
 from tenantry.api.info import Info
+from tenantry.api.types.enums import expose_enum
 from tenantry.reports import service
 from tenantry.reports.models import ReportStatus, UsageReport
 
@@ -15,7 +16,16 @@ if TYPE_CHECKING:
 
 TenantRef = Annotated["TenantType", strawberry.lazy("tenantry.api.types.tenant")]
 
-strawberry.enum(ReportStatus)
+expose_enum(
+    ReportStatus,
+    "Where a report's build stands: PENDING, RUNNING, then SUCCEEDED or FAILED.",
+    {
+        ReportStatus.PENDING: "Requested; waiting for a worker.",
+        ReportStatus.RUNNING: "Being built; progress says how far.",
+        ReportStatus.SUCCEEDED: "Built: the CSV can be downloaded until it expires.",
+        ReportStatus.FAILED: "The build failed; error says why.",
+    },
+)
 
 DOWNLOAD_PATH = "/reports/{id}/usage.csv"
 
@@ -27,14 +37,20 @@ DOWNLOAD_PATH = "/reports/{id}/usage.csv"
 )
 class UsageReportType(relay.Node):
     id: relay.NodeID[int]
-    from_: datetime = strawberry.field(name="from")
-    to: datetime
-    include_descendants: bool
-    status: ReportStatus
+    from_: datetime = strawberry.field(name="from", description="Start of the range, inclusive.")
+    to: datetime = strawberry.field(description="End of the range, exclusive.")
+    include_descendants: bool = strawberry.field(
+        description="True: the tenant's whole sub-tree; false: the tenant's own customers only."
+    )
+    status: ReportStatus = strawberry.field(description="Where the build stands.")
     progress: float = strawberry.field(description="0 to 1.")
-    row_count: int | None
-    created_at: datetime
-    completed_at: datetime | None
+    row_count: int | None = strawberry.field(
+        description="Rows of usage in the CSV; null until it has been built."
+    )
+    created_at: datetime = strawberry.field(description="When it was requested.")
+    completed_at: datetime | None = strawberry.field(
+        description="When it SUCCEEDED or FAILED; null before."
+    )
     error: str | None = strawberry.field(
         description="Why it FAILED, in a sentence for people (the details are in the logs)."
     )
@@ -44,7 +60,7 @@ class UsageReportType(relay.Node):
     )
     _row: strawberry.Private[UsageReport]
 
-    @strawberry.field
+    @strawberry.field(description="The tenant whose usage it covers; it is in its reports.")
     async def tenant(self, info: Info) -> TenantRef:
         from tenantry.api.types.tenant import to_gql_tenant
 

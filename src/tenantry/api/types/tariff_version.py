@@ -56,11 +56,13 @@ def fee_of(version: TariffVersion | None, currency: str) -> Money | None:
 )
 class TariffVersionType(relay.Node):
     id: relay.NodeID[int]
-    effective_from: datetime
-    created_at: datetime
+    effective_from: datetime = strawberry.field(
+        description="When its prices take effect (the first version: when the tariff was created)."
+    )
+    created_at: datetime = strawberry.field(description="When the revision was made.")
     _row: strawberry.Private[TariffVersion]
 
-    @strawberry.field
+    @strawberry.field(description="The tariff it is a version of.")
     async def tariff(self, info: Info) -> TariffRef:
         from tenantry.api.types.catalog import to_gql_tariff
 
@@ -74,11 +76,14 @@ class TariffVersionType(relay.Node):
         later = [v.effective_from for v in newest_first if v.effective_from > self.effective_from]
         return min(later, default=None)
 
-    @strawberry.field
+    @strawberry.field(description="Its rates, one per usage kind it prices.")
     async def rates(self, info: Info) -> list[TariffRateRef]:
         return to_gql_rates(await info.context.loaders.version_rates.load(self.id))
 
-    @strawberry.field
+    @strawberry.field(
+        description="What each endpoint of a payer is charged a month, in the tariff's "
+        "currency; null: no monthly fee."
+    )
     async def monthly_fee_per_endpoint(self, info: Info) -> Money | None:
         tariff = await info.context.loaders.tariff_by_id.load(self._row.tariff_id)
         return None if tariff is None else fee_of(self._row, tariff.currency)
@@ -124,11 +129,18 @@ async def versions_connection(
     "tenant tariff), with what its usage in the period cost and would have cost."
 )
 class TariffPreviewLine:
-    current: Money
-    proposed: Money
+    current: Money = strawberry.field(
+        description="What its usage cost, by the versions in force when it occurred."
+    )
+    proposed: Money = strawberry.field(
+        description="What the same usage would have cost by the proposed rates."
+    )
     _line: strawberry.Private[PreviewLine]
 
-    @strawberry.field
+    @strawberry.field(
+        description="The sub-tenant paying by it (its tenant tariff); null when the payer is a "
+        "customer, or a tenant you cannot see."
+    )
     async def payer_tenant(self, info: Info) -> TenantRef | None:
         from tenantry.api.types.tenant import to_gql_tenant
 
@@ -137,7 +149,10 @@ class TariffPreviewLine:
         row = await info.context.loaders.tenant_by_id.load(self._line.payer_id)
         return None if row is None else to_gql_tenant(row)
 
-    @strawberry.field
+    @strawberry.field(
+        description="The customer paying by it; null when the payer is a tenant, or a "
+        "customer you cannot see."
+    )
     async def payer_customer(self, info: Info) -> CustomerRef | None:
         from tenantry.api.types.customer import to_gql_customer
 
@@ -154,10 +169,12 @@ class TariffPreviewLine:
     "usage charges reach the ledger. Usage only: monthly fees are not previewed."
 )
 class TariffPreview:
-    tariff: TariffRef
-    from_: datetime = strawberry.field(name="from")
+    tariff: TariffRef = strawberry.field(description="The tariff previewed, as it is now.")
+    from_: datetime = strawberry.field(name="from", description="Start of the period, inclusive.")
     to: datetime = strawberry.field(description="Exclusive.")
-    lines: list[TariffPreviewLine]
+    lines: list[TariffPreviewLine] = strawberry.field(
+        description="One per payer you can see: customers, then sub-tenants, oldest first."
+    )
     current: list[Money] = strawberry.field(description="The total, per currency.")
     proposed: list[Money] = strawberry.field(description="The total, per currency.")
 

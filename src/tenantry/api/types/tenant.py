@@ -8,9 +8,10 @@ from strawberry import relay
 from strawberry.utils.str_converters import to_snake_case
 
 from tenantry.api.info import Info
-from tenantry.api.relay import UNKNOWN_ID, Connection, child_connection
+from tenantry.api.relay import UNKNOWN_ID, AfterArg, Connection, FirstArg, child_connection
 from tenantry.api.types.billing_face import hide_outside_billing_face
 from tenantry.api.types.enums import PlanKind, SubscriptionType, TenantKind
+from tenantry.api.types.usage import FromArg, ToArg
 from tenantry.tenants.models import Tenant
 from tenantry.tenants.settings import setting_sources
 
@@ -41,17 +42,27 @@ InvoiceRef = Annotated["InvoiceType", strawberry.lazy("tenantry.api.types.invoic
 @strawberry.type(name="Tenant", description="A tenant: the platform, a reseller, a sub-tenant...")
 class TenantType(relay.Node):
     id: relay.NodeID[int]
-    name: str
+    name: str = strawberry.field(description="Up to 200 characters.")
     moniker: str = strawberry.field(description="Globally unique; lowercase, digits, '_' and '-'.")
-    kind: TenantKind
+    kind: TenantKind = strawberry.field(description="ROOT, SUB_TENANT or MANAGED.")
     depth: int = strawberry.field(description="0 for the platform (root) tenant.")
-    is_partner: bool
-    subscription_types: list[SubscriptionType]
-    inherit_sponsor_operators: bool
+    is_partner: bool = strawberry.field(
+        description="A partner holds managed tenants and is invoiced for their plans; set "
+        "by platform admins."
+    )
+    subscription_types: list[SubscriptionType] = strawberry.field(
+        description="The subscription types its customers may have; always includes INTEGRATED."
+    )
+    inherit_sponsor_operators: bool = strawberry.field(
+        description="True: every operator of the parent is available to it too, beside those "
+        "granted directly."
+    )
     currency: str = strawberry.field(description="ISO 4217 code.")
     country: str | None = strawberry.field(description="ISO 3166-1 alpha-2 code.")
     partner_access: bool = strawberry.field(description="A managed tenant lets its partner in.")
-    created_at: datetime
+    created_at: datetime = strawberry.field(
+        description="When it was created (a managed tenant: billed from here)."
+    )
     _row: strawberry.Private[Tenant]
 
     @strawberry.field(description="The top-up URL template (workspace configuration).")
@@ -67,7 +78,7 @@ class TenantType(relay.Node):
 
     @strawberry.field(description="Direct sub-tenants, oldest first.")
     async def sub_tenants(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None
     ) -> Connection["TenantType"]:
         return await child_connection(
             info.context.settings,
@@ -81,7 +92,7 @@ class TenantType(relay.Node):
 
     @strawberry.field(description="Users of this tenant, oldest first.")
     async def users(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None
     ) -> Connection[UserRef]:
         from tenantry.api.types.user import to_gql_user
 
@@ -111,7 +122,7 @@ class TenantType(relay.Node):
 
     @strawberry.field(description="Tariffs this tenant owns (and charges by).")
     async def tariffs(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None
     ) -> Connection[TariffRef]:
         from tenantry.api.types.catalog import to_gql_tariff
 
@@ -142,9 +153,9 @@ class TenantType(relay.Node):
         assert row is not None  # every tenant has one
         return to_gql_account(row)
 
-    @strawberry.field
+    @strawberry.field(description="Its own customers (not those of sub-tenants), oldest first.")
     async def customers(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None
     ) -> Connection[CustomerRef]:
         from tenantry.api.types.customer import to_gql_customer
 
@@ -162,9 +173,15 @@ class TenantType(relay.Node):
     async def usage(
         self,
         info: Info,
-        from_: Annotated[datetime, strawberry.argument(name="from")],
-        to: datetime,
-        include_descendants: bool = True,
+        from_: FromArg,
+        to: ToArg,
+        include_descendants: Annotated[
+            bool,
+            strawberry.argument(
+                description="True (the default): its customers' usage and its whole "
+                "sub-tree's; false: its own customers' only."
+            ),
+        ] = True,
     ) -> UsageSummaryRef:
         from tenantry.api.types.usage import usage_summary
         from tenantry.usage.repository import UsageOwner
@@ -178,7 +195,7 @@ class TenantType(relay.Node):
 
     @strawberry.field(description="The reports section: usage reports, newest first.")
     async def reports(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None
     ) -> Connection[UsageReportRef]:
         from tenantry.api.types.report import to_gql_report
 
@@ -213,7 +230,7 @@ class TenantType(relay.Node):
 
     @strawberry.field(description="Null unless this is a partner and you are its admin.")
     async def managed_tenants(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None
     ) -> Connection["TenantType"] | None:
         if not info.context.actor.lists_managed_tenants_of(self.id):
             return None
@@ -228,7 +245,11 @@ class TenantType(relay.Node):
         )
 
     @strawberry.field(description="A partner's plan catalog of one kind, cheapest first.")
-    async def plan_catalog(self, info: Info, kind: PlanKind) -> list[PlanRef]:
+    async def plan_catalog(
+        self,
+        info: Info,
+        kind: Annotated[PlanKind, strawberry.argument(description="Which tier's plans.")],
+    ) -> list[PlanRef]:
         from tenantry.api.types.partner import to_gql_plan
 
         rows = await info.context.loaders.plan_catalog.load((self.id, kind))
@@ -238,7 +259,7 @@ class TenantType(relay.Node):
         description="Changes made here, newest first; for admins of this tenant and above."
     )
     async def audit_events(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None
     ) -> Connection[AuditEventRef]:
         from tenantry.api.types.audit import to_gql_audit_event
 
@@ -257,7 +278,7 @@ class TenantType(relay.Node):
 
     @strawberry.field(description="A partner's invoices, newest first.")
     async def invoices(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None
     ) -> Connection[InvoiceRef]:
         from tenantry.api.types.invoice import to_gql_invoice
 
@@ -299,7 +320,11 @@ class SettingSourceType:
     name: str = strawberry.field(
         description="currency, customerTopUpUrl, sponsorOperators or billingEntity."
     )
-    value: str | None
+    value: str | None = strawberry.field(
+        description="The value in force, as text: the currency code, the top-up URL template, "
+        '"own grants" or "own grants and the parent\'s", the billing entity\'s number (not '
+        "a global id); null when unset."
+    )
     inherited: bool = strawberry.field(description="False: the tenant's own value.")
     locked: bool = strawberry.field(
         description="True: no mutation can change it (managed tenants)."

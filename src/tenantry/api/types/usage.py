@@ -10,7 +10,7 @@ from strawberry import relay
 from tenantry.api.errors import ClientError
 from tenantry.api.info import Info
 from tenantry.api.loaders.usage import TotalsKey
-from tenantry.api.relay import page_info, page_request
+from tenantry.api.relay import AfterArg, FirstArg, page_info, page_request
 from tenantry.api.types.money import Money, to_money
 from tenantry.core.decimals import plain
 from tenantry.core.pagination import encode_cursor
@@ -22,13 +22,26 @@ if TYPE_CHECKING:
     from tenantry.api.types.customer import EndpointType
 
 QUANTITY = "As recorded (before minimums and increments): MB, messages, or seconds for VOICE."
+# The range arguments of every `usage` field.
+FromArg = Annotated[
+    datetime,
+    strawberry.argument(
+        name="from", description="Start of the range, inclusive; needs a UTC offset."
+    ),
+]
+ToArg = Annotated[
+    datetime,
+    strawberry.argument(
+        description="End of the range, exclusive; needs a UTC offset, not before `from`."
+    ),
+]
 
 EndpointRef = Annotated["EndpointType", strawberry.lazy("tenantry.api.types.customer")]
 
 
-@strawberry.type
+@strawberry.type(description="One usage kind's total over the range, with its money.")
 class UsageTotal:
-    kind: UsageKind
+    kind: UsageKind = strawberry.field(description="The usage kind totalled.")
     quantity: Decimal = strawberry.field(description=QUANTITY)
     cost: Money = strawberry.field(description="What this tenant or customer was charged for it.")
     revenue: Money = strawberry.field(
@@ -36,14 +49,16 @@ class UsageTotal:
     )
 
 
-@strawberry.type
+@strawberry.type(description="One endpoint's usage of one kind over the range.")
 class EndpointUsage:
-    kind: UsageKind
+    kind: UsageKind = strawberry.field(description="The usage kind totalled.")
     quantity: Decimal = strawberry.field(description=QUANTITY)
-    cost: Money
+    cost: Money = strawberry.field(
+        description="What the tenant or customer asked about was charged for it."
+    )
     _endpoint_id: strawberry.Private[int]
 
-    @strawberry.field
+    @strawberry.field(description="The endpoint whose usage this is.")
     async def endpoint(self, info: Info) -> EndpointRef:
         from tenantry.api.types.customer import to_gql_endpoint
 
@@ -52,22 +67,24 @@ class EndpointUsage:
         return to_gql_endpoint(row)
 
 
-@strawberry.type
+@strawberry.type(description="An edge in a connection.")
 class EndpointUsageEdge:
-    cursor: str
-    node: EndpointUsage
+    cursor: str = strawberry.field(description="A cursor for use in pagination")
+    node: EndpointUsage = strawberry.field(description="The item at the end of the edge")
 
 
-@strawberry.type
+@strawberry.type(description="A page of usage rows, one per endpoint and kind.")
 class EndpointUsageConnection:
-    edges: list[EndpointUsageEdge]
-    page_info: relay.PageInfo
+    edges: list[EndpointUsageEdge] = strawberry.field(
+        description="Contains the nodes in this connection"
+    )
+    page_info: relay.PageInfo = strawberry.field(description="Pagination data for this connection")
 
 
 @strawberry.type(description="Usage in [from, to): totals per kind and rows per endpoint.")
 class UsageSummary:
-    from_: datetime = strawberry.field(name="from")
-    to: datetime
+    from_: datetime = strawberry.field(name="from", description="Start of the range, inclusive.")
+    to: datetime = strawberry.field(description="End of the range, exclusive.")
     _owner: strawberry.Private[UsageOwner]
     _currency: strawberry.Private[str]
 
@@ -75,7 +92,9 @@ class UsageSummary:
     def _window(self) -> Window:
         return Window(self.from_, self.to)
 
-    @strawberry.field
+    @strawberry.field(
+        description="One per usage kind with usage in the range (none for the others)."
+    )
     async def totals(self, info: Info) -> list[UsageTotal]:
         rows = await info.context.loaders.usage_totals.load(TotalsKey(self._owner, self._window))
         return [
@@ -90,7 +109,7 @@ class UsageSummary:
 
     @strawberry.field(description="One row per endpoint and kind, by endpoint.")
     async def endpoints(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None
     ) -> EndpointUsageConnection:
         request = page_request(info.context.settings, first, after)
         async with info.context.db.read() as session:

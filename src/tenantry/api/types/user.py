@@ -18,16 +18,16 @@ if TYPE_CHECKING:
 ImpersonationRef = Annotated["ImpersonationType", strawberry.lazy("tenantry.api.types.audit")]
 
 
-@strawberry.type(name="User")
+@strawberry.type(name="User", description="A person with access to one tenant, in one role.")
 class UserType(relay.Node):
     id: relay.NodeID[int]
-    email: str
-    name: str
-    role: Role
-    created_at: datetime
+    email: str = strawberry.field(description="Unique within its tenant (letter case aside).")
+    name: str = strawberry.field(description="Up to 200 characters.")
+    role: Role = strawberry.field(description="ADMIN or VIEWER, in its tenant and below it.")
+    created_at: datetime = strawberry.field(description="When it was created.")
     _row: strawberry.Private[User]
 
-    @strawberry.field
+    @strawberry.field(description="The tenant it belongs to (and acts as).")
     async def tenant(self, info: Info) -> TenantType:
         row = await info.context.loaders.tenant_by_id.load(self._row.tenant_id)
         # A user is only visible when its tenant is, so the tenant is always there.
@@ -49,13 +49,17 @@ def to_gql_user(row: User) -> UserType:
 @strawberry.type(name="ApiToken", description="An API token. Its secret is shown only once.")
 class ApiTokenType(relay.Node):
     id: relay.NodeID[int]
-    name: str
-    created_at: datetime
-    expires_at: datetime | None
-    revoked_at: datetime | None
+    name: str = strawberry.field(description="A label to tell tokens apart.")
+    created_at: datetime = strawberry.field(description="When it was minted.")
+    expires_at: datetime | None = strawberry.field(
+        description="When it stops working; null: it does not expire."
+    )
+    revoked_at: datetime | None = strawberry.field(
+        description="When it was revoked (it stopped working then); null: not revoked."
+    )
     _row: strawberry.Private[ApiToken]
 
-    @strawberry.field
+    @strawberry.field(description="Whose token it is: requests with it act as this user.")
     async def user(self, info: Info) -> UserType:
         row = await info.context.loaders.user_by_id.load(self._row.user_id)
         assert row is not None
@@ -75,7 +79,10 @@ def to_gql_api_token(row: ApiToken) -> ApiTokenType:
 
 @strawberry.type(description="Who this request acts as.")
 class Viewer:
-    role: Role
+    role: Role = strawberry.field(
+        description="The role this request acts with: ADMIN while impersonating (a read-only "
+        "impersonation still changes nothing)."
+    )
     _principal: strawberry.Private[Principal]
 
     @strawberry.field(description="The user whose token this is.")
