@@ -24,7 +24,16 @@ from tenantry.api.mutations.usage import UsageMutations
 from tenantry.api.mutations.users import UserMutations
 from tenantry.api.node import resolve_node, resolve_nodes
 from tenantry.api.observe import NoteOperation
-from tenantry.api.relay import Connection, build_connection, decode_id, page_request
+from tenantry.api.relay import (
+    AfterArg,
+    BeforeArg,
+    Connection,
+    FirstArg,
+    LastArg,
+    build_connection,
+    decode_id,
+    page_request,
+)
 from tenantry.api.request_errors import give_parse_codes
 from tenantry.api.scalars import SCALAR_OVERRIDES
 from tenantry.api.subscriptions import Subscription
@@ -77,13 +86,16 @@ class Query:
     async def tenants(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
+        *,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
         search: str | None = None,
     ) -> Connection[TenantType]:
         context = info.context
         scope = context.actor.scope
-        request = page_request(context.settings, first, after)
+        request = page_request(context.settings, first, after, last, before)
         async with context.db.read() as session:
             page = await tenants_repo.visible_page(session, scope, request, search)
 
@@ -91,7 +103,7 @@ class Query:
             async with context.db.read() as session:
                 return await tenants_repo.visible_count(session, scope, search)
 
-        return build_connection(page, request, to_gql_tenant, count)
+        return build_connection(page, to_gql_tenant, count)
 
     @strawberry.field(description="The platform's legal entities that issue invoices.")
     async def billing_entities(self, info: Info) -> list[BillingEntityType]:

@@ -8,7 +8,15 @@ from strawberry import relay
 
 from tenantry.api.info import Info
 from tenantry.api.loaders.ledger import PostingFilters, PostingPageKey
-from tenantry.api.relay import Connection, build_connection, page_request
+from tenantry.api.relay import (
+    AfterArg,
+    BeforeArg,
+    Connection,
+    FirstArg,
+    LastArg,
+    build_connection,
+    page_request,
+)
 from tenantry.api.types.money import Money, to_money
 from tenantry.ledger.models import Account, LedgerTransaction, Posting, TransactionKind
 from tenantry.ledger.service import BillingStatus, billing_status
@@ -113,19 +121,21 @@ class AccountType(relay.Node):
         self,
         info: Info,
         *,
-        first: int | None = None,
-        after: str | None = None,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
         kinds: list[TransactionKind] | None = None,
         from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
         to: datetime | None = None,
     ) -> Connection[AccountTransactionType]:
         loaders = info.context.loaders
-        request = page_request(info.context.settings, first, after)
+        request = page_request(info.context.settings, first, after, last, before)
         filters = PostingFilters(tuple(sorted(set(kinds))) if kinds else None, from_, to)
         key = PostingPageKey(self.id, request, filters)
         page = await loaders.posting_page.load(key)
         return build_connection(
-            page, request, to_gql_posting, lambda: loaders.posting_count.load(key.count_key())
+            page, to_gql_posting, lambda: loaders.posting_count.load(key.count_key())
         )
 
 

@@ -8,7 +8,7 @@ import strawberry
 from strawberry import relay
 
 from tenantry.api.info import Info
-from tenantry.api.relay import Connection, child_connection
+from tenantry.api.relay import AfterArg, BeforeArg, Connection, FirstArg, LastArg, child_connection
 from tenantry.api.types.catalog import (
     SponsorOperatorType,
     TariffType,
@@ -90,7 +90,12 @@ class CustomerType(relay.Node):
 
     @strawberry.field
     async def endpoints(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self,
+        info: Info,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
     ) -> Connection["EndpointType"]:
         return await child_connection(
             info.context.settings,
@@ -100,6 +105,8 @@ class CustomerType(relay.Node):
             to_gql_endpoint,
             first=first,
             after=after,
+            last=last,
+            before=before,
         )
 
     @strawberry.field(description="Usage in [from, to) and what this customer was charged.")
