@@ -59,10 +59,10 @@ class PageRequest:
     def cut(self, rows: Sequence[T]) -> "Page[T]":
         """The page out of the first ``limit`` items (or fewer) left by the cursors, in
         reading order. The flags are the spec's HasPreviousPage and HasNextPage: true when
-        ``last`` (``first``) cut items off. Where the spec leaves it to the server, forward
-        with ``after`` has a previous page and backward with ``before`` a next page: the
-        item the cursor names lies there (unless it was deleted since; finding out would
-        cost another read)."""
+        ``last`` (``first``) cut items off. Where the spec leaves it to the server (only
+        ``first`` given: hasPreviousPage; only ``last``: hasNextPage), we decided the flag
+        says whether the page has a cursor on that side, ``after`` (``before``): the item
+        it names lies there, unless deleted since, and finding out would cost a read."""
         if self.first is None:
             assert self.last is not None
             items = list(rows[: self.last])
@@ -81,8 +81,8 @@ class PageRequest:
         )
 
     def within(self, items: Sequence[T], key: Callable[[T], int]) -> "Page[T]":
-        """The page of a whole list held in memory. A cursor that names no item leaves
-        nothing on its side of it."""
+        """The page of a whole list held in memory, by the items' ``key``. A cursor that
+        names no item of the list (a stale one) gives an empty page."""
         keys = [key(item) for item in items]
         start = 0 if self.after is None else _position(keys, self.after, len(keys) - 1) + 1
         end = len(keys) if self.before is None else _position(keys, self.before, 0)
