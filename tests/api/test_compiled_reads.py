@@ -2,8 +2,8 @@
 
 A property-based differential test: random trees (depths, widths, currencies, balances,
 limits, a partner with managed tenants with and without partner access), random
-selections over the compiled fields (aliases, fragments, @skip/@include, first/after,
-__typename) and several callers; both paths must give the same JSON.
+selections over the compiled fields (aliases, fragments, @skip/@include,
+first/after/last/before, __typename) and several callers; both paths must give the same JSON.
 """
 
 import dataclasses
@@ -649,11 +649,18 @@ class Selection:
 
     def page_arguments(self, keys: int = 12) -> list[str]:
         arguments = []
-        first = self.draw(st.sampled_from([None, 0, 1, 2, 5, 100]))
-        if first is not None:
-            arguments.append(f"first: {first}")
-        if self.draw(st.booleans()):
-            arguments.append(f'after: "{encode_cursor(self.draw(st.integers(1, keys)))}"')
+        way = self.draw(st.sampled_from(["first", "first", "last", "both"]))
+        sizes = st.sampled_from([None, 0, 1, 2, 5, 100])
+        first = None if way == "last" else self.draw(sizes)
+        last = None if way == "first" else self.draw(sizes)
+        # Both at once (the spec discourages it): the resolver path answers.
+        self.valid &= first is None or last is None
+        for name, size in (("first", first), ("last", last)):
+            if size is not None:
+                arguments.append(f"{name}: {size}")
+        for name in ("after", "before"):
+            if self.draw(st.booleans()):
+                arguments.append(f'{name}: "{encode_cursor(self.draw(st.integers(1, keys)))}"')
         return arguments
 
     def connection(
@@ -717,26 +724,29 @@ class Selection:
         return self.draw(st.sampled_from(["nope", gid("Tenant", 0), gid("Nothing", 1)]))
 
     def node(self, kinds: set[str]) -> str:
-        """A node's selection; its Tenant part counts only where a Tenant is returned."""
+        """A node's selection; each type's part counts only where that type is returned."""
         parts = ["__typename"] if self.draw(st.booleans()) else []
         if self.draw(st.booleans()):
             parts.append("id")
-        valid = self.valid
-        parts.append(f"... on Tenant {{ {self.tenant(1)} }}")
-        if "Tenant" not in kinds:
-            self.valid = valid
-        if self.draw(st.booleans()):
-            valid = self.valid
-            parts.append(f"... on Account {{ {self.account(1)} }}")
-            if "Account" not in kinds:
-                self.valid = valid
-        if self.draw(st.booleans()):
-            parts.append(f"... on Customer {{ {self.customer(1)} }}")
-        if self.draw(st.booleans()):
-            parts.append(f"... on Endpoint {{ {self.endpoint(1)} }}")
-        if self.draw(st.booleans()):
-            parts.append(f"... on User {{ {self.user(1)} }}")
+        parts.append(self.typed("Tenant", kinds, self.tenant))
+        for type_name, selection in (
+            ("Account", self.account),
+            ("Customer", self.customer),
+            ("Endpoint", self.endpoint),
+            ("User", self.user),
+        ):
+            if self.draw(st.booleans()):
+                parts.append(self.typed(type_name, kinds, selection))
         return " ".join(parts)
+
+    def typed(self, type_name: str, kinds: set[str], selection: Callable[[int], str]) -> str:
+        """An inline fragment on a node type: not planned (its arguments unread) unless the
+        node is of that type."""
+        valid = self.valid
+        part = f"... on {type_name} {{ {selection(1)} }}"
+        if type_name not in kinds:
+            self.valid = valid
+        return part
 
     def query(self) -> str:
         roots = []
@@ -824,6 +834,8 @@ fragment C on Customer {
   tenant { id moniker } account { id currency balance { amount currency } billingStatus }
   endpoints(first: 2) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { ...E } } }
   more: endpoints(first: 1, after: "Y3Vyc29yOjI=") { edges { node { ...E } } }
+  back: endpoints(last: 1, before: "Y3Vyc29yOjI=") { pageInfo { hasNextPage hasPreviousPage }
+    edges { node { ...E } } }
 }
 fragment R on Tariff { id name currency __typename owner { id moniker }
   monthlyFeePerEndpoint { amount currency } }
@@ -834,7 +846,10 @@ query($c: ID!, $e: ID!, $u: ID!, $r: ID!) {
   tenantTariff { ...R } defaultCustomerTariff { ...R }
   customers(first: 3) {
     totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-    edges { cursor node { ...C } } } } } }
+    edges { cursor node { ...C } } }
+  lastCustomers: customers(last: 2) {
+    totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { id name } } } } } }
   customer: node(id: $c) { ...C }
   endpoint: node(id: $e) { ...E }
   user: node(id: $u) { ...U }
@@ -909,6 +924,10 @@ fragment A on Account {
     edges { cursor node { ...X } } }
   page: transactions(first: 2, after: $after) { totalCount
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id } } }
+  back: transactions(last: 3, before: $after) { totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id } } }
+  end: transactions(last: 2) { pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { id } } }
   credits: transactions(first: 5, kinds: [CREDIT, TOP_UP], from: "2000-01-01T00:00:00+02:00", to: $to) {
     totalCount edges { node { kind amount { amount } } } }
 }
@@ -916,7 +935,11 @@ fragment U on UsageSummary { from to __typename
   totals { kind quantity cost { ...M } revenue { ...M } __typename }
   endpoints(first: 2) { __typename pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
     edges { cursor node { kind quantity cost { ...M } __typename } } }
-  more: endpoints(first: 5, after: $key) { edges { cursor node { kind quantity endpoint { id name } } } } }
+  more: endpoints(first: 5, after: $key) { edges { cursor node { kind quantity endpoint { id name } } } }
+  back: endpoints(last: 2, before: $key) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { kind quantity } } }
+  end: endpoints(last: 3) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor } } }
 query($after: String!, $key: String!, $to: DateTime!) {
   tenants(first: 12) { edges { node { moniker
     account { ...A }
@@ -1045,6 +1068,11 @@ async def test_a_request_with_a_token_is_two_round_trips_at_the_connection(
         '{ tenant(id: "VGVuYW50OjE=", moniker: "platform") { name } }',
         "{ tenant { name } }",
         "query($n: Int!) { tenants(first: $n) { totalCount } }",
+        "{ tenants(last: 101) { totalCount } }",
+        "{ tenants(last: -1) { totalCount } }",
+        '{ tenants(last: 2, before: "nope") { totalCount } }',
+        '{ viewer { tenant { customers(before: "bad") { totalCount } } } }',
+        "{ viewer { tenant { account { transactions(first: 1, last: 101) { totalCount } } } } }",
     ],
 )
 async def test_argument_errors_fall_back_and_answer_alike(

@@ -75,6 +75,20 @@ async def test_every_answer_reports_its_cost(gql: GraphQLClient, world: World) -
     assert counted["extensions"]["cost"]["requested"] == 20 + 1 + 20 * 6 + 2 + 1 + 20 + 1
 
 
+async def test_a_backward_page_counts_its_last(gql: GraphQLClient, world: World) -> None:
+    query = """query($n: Int) { tenants(last: $n) { edges { node { moniker
+        users(last: 5) { edges { node { email } } }
+        both: customers(first: 30, last: 4) { edges { node { name } } } } } } }"""
+    body = await _post(gql, query, world.root_admin.token, n=3)
+    assert "errors" not in body
+    edges = body["data"]["tenants"]["edges"]
+    assert [e["node"]["moniker"] for e in edges] == ["a2", "b", "b1"]
+    # 3 tenants; per tenant 5 users and 4 customers (the smaller of first and last).
+    assert body["extensions"]["cost"]["requested"] == 3 + 3 * (5 + 4)
+    over = await _post(gql, query, world.root_admin.token, n=100)
+    assert over["extensions"]["cost"]["requested"] == 100 + 100 * (5 + 4)
+
+
 async def test_node_counts_its_costliest_type(gql: GraphQLClient, world: World) -> None:
     query = """query($id: ID!) { node(id: $id) {
         ... on Tenant { customers(first: 10) { totalCount } }

@@ -1,10 +1,11 @@
 """Static query cost: how many rows an operation may touch, computed before it runs.
 
-The model follows GitHub's node limit: a connection may return ``first`` rows (the default
-page size when absent) for each of its parents, so sizes multiply down the tree
-(``tenants(first: 100) { customers(first: 100) }`` may touch 100 + 100 * 100 rows). A list
-without paging counts its cap, a single object one row per parent, and scalars, values
-computed from their parent's row (``Money``, ``PageInfo``) and introspection nothing.
+The model follows GitHub's node limit: a connection may return ``first`` or ``last`` rows
+(the smaller when both are given, the default page size when neither) for each of its
+parents, so sizes multiply down the tree (``tenants(first: 100) { customers(first: 100) }``
+may touch 100 + 100 * 100 rows). A list without paging counts its cap, a single object one
+row per parent, and scalars, values computed from their parent's row (``Money``,
+``PageInfo``) and introspection nothing.
 Aliases are separate executions and count separately; fields merged under one response key
 count once; ``@skip``/``@include`` are honoured; on an abstract type (``node``), the
 costliest possible type counts.
@@ -45,7 +46,7 @@ VALUE_TYPES = frozenset({"Money", "PageInfo", "UserError", "Viewer"})
 # Lists whose length the schema bounds: one entry per usage kind, per inherited setting.
 LIST_CAPS = {"UsageTotal": 3, "TariffRate": 3, "SettingSource": 4}
 # The arguments the cost depends on.
-COST_ARGUMENTS = frozenset({"first", "ids"})
+COST_ARGUMENTS = frozenset({"first", "last", "ids"})
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def operation_cost(
         OperationType.SUBSCRIPTION: schema.subscription_type,
     }[operation.operation]
     # Only variables of scalar and enum types can reach what the cost reads (``first``,
-    # ``ids``, ``@skip``/``@include``): input objects, which can be large (a usage batch),
+    # ``last``, ``ids``, ``@skip``/``@include``): input objects, which can be large (a usage batch),
     # are left to execution, which coerces them anyway.
     leaves = [
         definition
@@ -170,9 +171,10 @@ class _Walker:
         return total
 
     def _page_size(self, field: GraphQLField, node: FieldNode) -> int:
-        first = self._arguments(field, node).get("first")
-        size = self.limits.default_page_size if first is None else first
-        return max(0, min(int(size), self.limits.max_page_size))
+        arguments = self._arguments(field, node)
+        given = [int(arguments[a]) for a in ("first", "last") if arguments.get(a) is not None]
+        size = min(given) if given else self.limits.default_page_size
+        return max(0, min(size, self.limits.max_page_size))
 
     def _list_cap(self, field: GraphQLField, node: FieldNode, type_name: str) -> int:
         ids = self._arguments(field, node).get("ids")

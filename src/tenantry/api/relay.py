@@ -27,22 +27,22 @@ FirstArg = Annotated[
 AfterArg = Annotated[
     str | None,
     strawberry.argument(
-        description="Return only items after this cursor "
-        "(an `endCursor` or edge `cursor` from an earlier page)."
+        description="Return only items after this cursor (an `endCursor` or edge `cursor` "
+        "from an earlier page)."
     ),
 ]
 LastArg = Annotated[
     int | None,
     strawberry.argument(
-        description="Return at most this many items from the end of the page window; "
-        "use with `before` to page backwards."
+        description="Return at most this many items from the end of the page window; use "
+        "with `before` to page backwards."
     ),
 ]
 BeforeArg = Annotated[
     str | None,
     strawberry.argument(
-        description="Return only items before this cursor "
-        "(a `startCursor` or edge `cursor` from an earlier page)."
+        description="Return only items before this cursor (a `startCursor` or edge `cursor` "
+        "from an earlier page)."
     ),
 ]
 
@@ -65,15 +65,32 @@ def decode_optional_id(value: str | None, type_name: str) -> int | None:
     return None if value is None else decode_id(value, type_name)
 
 
-def page_request(settings: Settings, first: int | None, after: str | None) -> PageRequest:
-    size = settings.default_page_size if first is None else first
-    if not 0 <= size <= settings.max_page_size:
-        raise ClientError(f"'first' must be between 0 and {settings.max_page_size}; got {size}.")
+def page_request(
+    settings: Settings,
+    first: int | None,
+    after: str | None,
+    last: int | None = None,
+    before: str | None = None,
+) -> PageRequest:
+    """The page the arguments ask for: the default page size from the start when neither
+    ``first`` nor ``last`` is given."""
+    if first is None and last is None:
+        first = settings.default_page_size
+    for name, size in (("first", first), ("last", last)):
+        if size is not None and not 0 <= size <= settings.max_page_size:
+            raise ClientError(
+                f"'{name}' must be between 0 and {settings.max_page_size}; got {size}."
+            )
+    return PageRequest(
+        first=first, after=_cursor("after", after), last=last, before=_cursor("before", before)
+    )
+
+
+def _cursor(name: str, value: str | None) -> int | None:
     try:
-        after_key = None if after is None else decode_cursor(after)
+        return None if value is None else decode_cursor(value)
     except InvalidCursor as exc:
-        raise ClientError("'after' is not a cursor this API gave out.") from exc
-    return PageRequest(first=size, after=after_key)
+        raise ClientError(f"'{name}' is not a cursor this API gave out.") from exc
 
 
 @strawberry.type(description="A page of a list, with the size of the whole list.")
@@ -85,10 +102,10 @@ class Connection(relay.Connection[NodeType], Generic[NodeType]):
         return await self._count()
 
 
-def page_info(cursors: list[str], has_next: bool, request: PageRequest) -> relay.PageInfo:
+def page_info(cursors: list[str], page: Page[Any]) -> relay.PageInfo:
     return relay.PageInfo(
-        has_next_page=has_next,
-        has_previous_page=request.after is not None,
+        has_next_page=page.has_next,
+        has_previous_page=page.has_previous,
         start_cursor=cursors[0] if cursors else None,
         end_cursor=cursors[-1] if cursors else None,
     )
@@ -96,7 +113,6 @@ def page_info(cursors: list[str], has_next: bool, request: PageRequest) -> relay
 
 def build_connection(
     page: Page[Row],
-    request: PageRequest,
     to_node: Callable[[Row], NodeType],
     count: Callable[[], Awaitable[int]],
 ) -> Connection[NodeType]:
@@ -106,7 +122,7 @@ def build_connection(
     ]
     return Connection(
         edges=edges,
-        page_info=page_info([e.cursor for e in edges], page.has_next, request),
+        page_info=page_info([e.cursor for e in edges], page),
         _count=count,
     )
 
@@ -120,9 +136,11 @@ async def child_connection(
     *,
     first: int | None,
     after: str | None,
+    last: int | None,
+    before: str | None,
 ) -> Connection[NodeType]:
     """A connection of a parent's children through its (page, count) loader pair: one
     statement per level of a nested query, whatever the number of parents."""
-    request = page_request(settings, first, after)
+    request = page_request(settings, first, after, last, before)
     page: Page[Row] = await pages.load((parent_id, request))
-    return build_connection(page, request, to_node, lambda: counts.load(parent_id))
+    return build_connection(page, to_node, lambda: counts.load(parent_id))

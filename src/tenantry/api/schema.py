@@ -28,8 +28,10 @@ from tenantry.api.node import resolve_node, resolve_nodes
 from tenantry.api.observe import NoteOperation
 from tenantry.api.relay import (
     AfterArg,
+    BeforeArg,
     Connection,
     FirstArg,
+    LastArg,
     build_connection,
     decode_id,
     page_request,
@@ -111,8 +113,11 @@ class Query:
     async def tenants(
         self,
         info: Info,
+        *,
         first: FirstArg = None,
         after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
         search: Annotated[
             str | None,
             strawberry.argument(
@@ -123,7 +128,7 @@ class Query:
     ) -> Connection[TenantType]:
         context = info.context
         scope = context.actor.scope
-        request = page_request(context.settings, first, after)
+        request = page_request(context.settings, first, after, last, before)
         async with context.db.read() as session:
             page = await tenants_repo.visible_page(session, scope, request, search)
 
@@ -131,7 +136,7 @@ class Query:
             async with context.db.read() as session:
                 return await tenants_repo.visible_count(session, scope, search)
 
-        return build_connection(page, request, to_gql_tenant, count)
+        return build_connection(page, to_gql_tenant, count)
 
     @strawberry.field(description="The platform's legal entities that issue invoices.")
     async def billing_entities(self, info: Info) -> list[BillingEntityType]:

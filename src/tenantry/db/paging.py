@@ -25,15 +25,28 @@ def any_of(column: InstrumentedAttribute[Any], values: Iterable[Any]) -> sa.Colu
     return column == sa.any_(sa.bindparam(None, list(values), type_=ARRAY(column.type)))
 
 
+def _reading(
+    id_col: Any, page: PageRequest, descending: bool
+) -> tuple[list[sa.ColumnElement[bool]], bool]:
+    """The cursors' bounds on ids, and whether ids are read in descending order: the
+    list's order (ascending, or ``descending``), reversed when the page is read backwards."""
+    bounds = []
+    if page.after is not None:
+        bounds.append(id_col < page.after if descending else id_col > page.after)
+    if page.before is not None:
+        bounds.append(id_col > page.before if descending else id_col < page.before)
+    return bounds, descending != page.backward
+
+
 async def page_of(
     session: AsyncSession, model: type[M], page: PageRequest, *where: sa.ColumnElement[bool]
 ) -> Page[M]:
+    """In id order."""
     id_col: InstrumentedAttribute[int] = model.id  # type: ignore[attr-defined]
-    stmt = sa.select(model).where(*where).order_by(id_col).limit(page.first + 1)
-    if page.after is not None:
-        stmt = stmt.where(id_col > page.after)
-    rows = list((await session.scalars(stmt)).all())
-    return Page(rows[: page.first], has_next=len(rows) > page.first)
+    bounds, reading_descending = _reading(id_col, page, descending=False)
+    order = id_col.desc() if reading_descending else id_col
+    stmt = sa.select(model).where(*where, *bounds).order_by(order).limit(page.limit)
+    return page.cut(list((await session.scalars(stmt)).all()))
 
 
 async def pages_by_key(
@@ -45,27 +58,24 @@ async def pages_by_key(
     *where: sa.ColumnElement[bool],
     descending: bool = False,
 ) -> dict[K, Page[M]]:
-    """Oldest first (ids after ``page.after``), or newest first (ids before it)."""
+    """Oldest first (ascending ids), or newest first (``descending``); a page read
+    backwards takes the ids the other way, and each page is put back in order."""
     id_col: InstrumentedAttribute[int] = model.id  # type: ignore[attr-defined]
-    order = id_col.desc() if descending else id_col
+    bounds, reading_descending = _reading(id_col, page, descending)
+    order = id_col.desc() if reading_descending else id_col
     rank = sa.func.row_number().over(partition_by=key_column, order_by=order).label("rank")
-    inner = sa.select(model, rank).where(any_of(key_column, keys), *where)
-    if page.after is not None:
-        inner = inner.where(id_col < page.after if descending else id_col > page.after)
+    inner = sa.select(model, rank).where(any_of(key_column, keys), *where, *bounds)
     sub = inner.subquery()
     row_alias = aliased(model, sub)
     stmt = (
         sa.select(row_alias)
-        .where(sub.c.rank <= page.first + 1)
-        .order_by(sub.c.id.desc() if descending else sub.c.id)
+        .where(sub.c.rank <= page.limit)
+        .order_by(sub.c.id.desc() if reading_descending else sub.c.id)
     )
     grouped: dict[K, list[M]] = defaultdict(list)
     for row in (await session.scalars(stmt)).all():
         grouped[getattr(row, key_column.key)].append(row)
-    return {
-        key: Page(grouped[key][: page.first], has_next=len(grouped[key]) > page.first)
-        for key in keys
-    }
+    return {key: page.cut(grouped[key]) for key in keys}
 
 
 async def counts_by_key(

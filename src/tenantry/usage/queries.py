@@ -110,10 +110,12 @@ def endpoint_rows(
     *,
     after: Number | None,
     limit: Number,
+    before: Number | None = None,
+    backward: bool = False,
 ) -> "sa.Select[Any, Any, Any, Any, Any]":
     """Usage per endpoint and kind of ``rated`` (``rated_records``), with what the owner
     paid for it: ``endpoint_id, kind, quantity, cost, key``, keyset-paged by ``key``
-    (``row_key``)."""
+    (``row_key``) between ``after`` and ``before``, read in ``key`` order or ``backward``."""
     position = sa.func.array_position(
         pg_array([sa.literal(k, sa.String) for k in KIND_ORDER]),
         sa.cast(rated.c.kind, sa.String),
@@ -128,7 +130,15 @@ def endpoint_rows(
             key.label("key"),
         )
         .group_by(rated.c.endpoint_id, rated.c.kind)
-        .order_by(key)
+        .order_by(key.desc() if backward else key)
         .limit(limit)
     )
-    return stmt if after is None else stmt.having(key > after)
+    if after is not None:
+        stmt = stmt.having(key > after)
+    return stmt if before is None else stmt.having(key < before)
+
+
+def endpoint_row_count(rated: sa.Subquery) -> "sa.Select[int]":
+    """How many rows ``endpoint_rows`` has in all: one per endpoint and kind."""
+    groups = sa.select(rated.c.endpoint_id).group_by(rated.c.endpoint_id, rated.c.kind)
+    return sa.select(sa.func.count()).select_from(groups.subquery())

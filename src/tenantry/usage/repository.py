@@ -251,12 +251,21 @@ async def endpoint_rows(
 ) -> Page[EndpointUsageRow]:
     """Usage per endpoint and kind with what the owner paid for it, keyset-paged by ``row_key``."""
     stmt = queries.endpoint_rows(
-        records_with_cost(owner, window), after=page.after, limit=page.first + 1
+        records_with_cost(owner, window),
+        after=page.after,
+        before=page.before,
+        limit=page.limit,
+        backward=page.backward,
     )
     rows = [
         EndpointUsageRow(e, str(k), q, c) for e, k, q, c, _ in (await session.execute(stmt)).all()
     ]
-    return Page(rows[: page.first], has_next=len(rows) > page.first)
+    return page.cut(rows)
+
+
+async def endpoint_row_count(session: AsyncSession, owner: UsageOwner, window: Window) -> int:
+    stmt = queries.endpoint_row_count(records_with_cost(owner, window))
+    return int(await session.scalar(stmt) or 0)
 
 
 async def last_record_id(session: AsyncSession) -> int:

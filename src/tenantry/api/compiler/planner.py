@@ -57,7 +57,10 @@ class PlannedField:
     children: tuple["PlannedField", ...]
 
     def signature(self) -> Hashable:
-        return (self.key, self.name, self.shape, tuple(c.signature() for c in self.children))
+        # Which arguments are bound is part of the shape: a page's size is ``first`` or
+        # ``last`` (``arguments.backward``), read in opposite orders.
+        children = tuple(c.signature() for c in self.children)
+        return (self.key, self.name, self.shape, tuple(self.slots), children)
 
 
 @dataclass

@@ -19,6 +19,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.util import ClauseAdapter
 
+from tenantry.api.compiler import arguments
 from tenantry.api.compiler.planner import Binder, PlannedField, no_arguments
 from tenantry.auth.principal import Principal
 from tenantry.auth.scope import Scope
@@ -166,21 +167,28 @@ def connection(
     correlate: Any = None,
     newest_first: bool = False,
 ) -> sa.ColumnElement[Any]:
-    """A connection in id order (or ``newest_first``: descending ids, the cursor then
-    bounds from above), as ``api.relay.build_connection`` shapes it.
+    """A connection in id order (or ``newest_first``: descending ids), as
+    ``api.relay.build_connection`` shapes it, with the bounds ``arguments.page`` binds.
 
     ``where`` is written on ``model`` (repository and scope predicates); ``match`` ties a
     row (an alias of ``model``) to the parent row ``correlate``. The page holds ``first``
-    rows after the cursor; whether there is a next page is one more (index-only) look.
+    rows after the cursors from the start of the list, or ``last`` from its end (read in
+    the reverse order, then aggregated in the list's); whether the size cut rows off is
+    one more (index-only) look.
     """
-    first, after = b.param(field, "first"), b.param(field, "after")
+    backward = arguments.backward(field)
+    size = b.param(field, "last" if backward else "first")
+    after, before = b.param(field, "after"), b.param(field, "before")
     row = aliased(model)
     row_id = row.id  # type: ignore[attr-defined]
     matched = [*all_on(row, where), *([match(row)] if match else [])]
-    filtered = [*matched, row_id < after if newest_first else row_id > after]
-    order = row_id.desc() if newest_first else row_id
-    page_select = sa.select(row).where(*filtered).order_by(order).limit(first)
-    more_select = sa.select(row_id).where(*filtered).order_by(order).limit(first + 1)
+    bounds = (
+        [row_id < after, row_id > before] if newest_first else [row_id > after, row_id < before]
+    )
+    filtered = [*matched, *bounds]
+    order = row_id.desc() if newest_first != backward else row_id
+    page_select = sa.select(row).where(*filtered).order_by(order).limit(size)
+    more_select = sa.select(row_id).where(*filtered).order_by(order).limit(size + 1)
     count_select = sa.select(sa.func.count()).select_from(row).where(*matched)
     if correlate is not None:
         # The parent row sits several selects up: say so, or it joins the FROM list.
@@ -216,11 +224,12 @@ def connection(
             return sa.func.coalesce(agg, sa.text("'[]'::json"))
         assert child.name == "pageInfo"
         more = sa.select(sa.func.count()).select_from(more_select.subquery()).scalar_subquery()
+        cut_off, has_after = more > size, b.param(field, "has_after")
         return fixed_object(
             child,
             {
-                "hasNextPage": lambda f: more > first,
-                "hasPreviousPage": lambda f: b.param(field, "has_after"),
+                "hasNextPage": lambda f: b.param(field, "has_before") if backward else cut_off,
+                "hasPreviousPage": lambda f: cut_off if backward else has_after,
                 "startCursor": lambda f: cursor(_aggregate(start(node_id))),
                 "endCursor": lambda f: cursor(_aggregate(end(node_id))),
             },

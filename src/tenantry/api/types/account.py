@@ -8,7 +8,15 @@ from strawberry import relay
 
 from tenantry.api.info import Info
 from tenantry.api.loaders.ledger import PostingFilters, PostingPageKey
-from tenantry.api.relay import AfterArg, Connection, FirstArg, build_connection, page_request
+from tenantry.api.relay import (
+    AfterArg,
+    BeforeArg,
+    Connection,
+    FirstArg,
+    LastArg,
+    build_connection,
+    page_request,
+)
 from tenantry.api.types.enums import expose_enum
 from tenantry.api.types.money import Money, to_money
 from tenantry.ledger.models import Account, LedgerTransaction, Posting, TransactionKind
@@ -152,6 +160,8 @@ class AccountType(relay.Node):
         *,
         first: FirstArg = None,
         after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
         kinds: Annotated[
             list[TransactionKind] | None,
             strawberry.argument(description="Only these kinds; null or left out: every kind."),
@@ -168,12 +178,12 @@ class AccountType(relay.Node):
         ] = None,
     ) -> Connection[AccountTransactionType]:
         loaders = info.context.loaders
-        request = page_request(info.context.settings, first, after)
+        request = page_request(info.context.settings, first, after, last, before)
         filters = PostingFilters(tuple(sorted(set(kinds))) if kinds else None, from_, to)
         key = PostingPageKey(self.id, request, filters)
         page = await loaders.posting_page.load(key)
         return build_connection(
-            page, request, to_gql_posting, lambda: loaders.posting_count.load(key.count_key())
+            page, to_gql_posting, lambda: loaders.posting_count.load(key.count_key())
         )
 
 

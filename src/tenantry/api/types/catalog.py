@@ -7,7 +7,7 @@ import strawberry
 from strawberry import relay
 
 from tenantry.api.info import Info
-from tenantry.api.relay import AfterArg, Connection, FirstArg
+from tenantry.api.relay import AfterArg, BeforeArg, Connection, FirstArg, LastArg, page_request
 from tenantry.api.types.enums import expose_enum
 from tenantry.api.types.money import Money
 from tenantry.operators.models import SponsorOperator
@@ -111,11 +111,17 @@ class TariffType(relay.Node):
 
     @strawberry.field(description="Every version, newest (latest effective) first.")
     async def versions(
-        self, info: Info, first: FirstArg = None, after: AfterArg = None
+        self,
+        info: Info,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
     ) -> Connection[TariffVersionRef]:
         from tenantry.api.types.tariff_version import versions_connection
 
-        return await versions_connection(info, self.id, first, after)
+        request = page_request(info.context.settings, first, after, last, before)
+        return await versions_connection(info, self.id, request)
 
 
 def to_gql_tariff(row: Tariff) -> TariffType:

@@ -8,7 +8,7 @@ import strawberry
 from strawberry import relay
 
 from tenantry.api.info import Info
-from tenantry.api.relay import AfterArg, Connection, FirstArg, child_connection
+from tenantry.api.relay import AfterArg, BeforeArg, Connection, FirstArg, LastArg, child_connection
 from tenantry.api.types.catalog import (
     SponsorOperatorType,
     TariffType,
@@ -98,7 +98,12 @@ class CustomerType(relay.Node):
 
     @strawberry.field(description="Its endpoints (SIMs, devices), oldest first.")
     async def endpoints(
-        self, info: Info, first: FirstArg = None, after: AfterArg = None
+        self,
+        info: Info,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
     ) -> Connection["EndpointType"]:
         return await child_connection(
             info.context.settings,
@@ -108,6 +113,8 @@ class CustomerType(relay.Node):
             to_gql_endpoint,
             first=first,
             after=after,
+            last=last,
+            before=before,
         )
 
     @strawberry.field(description="Usage in [from, to) and what this customer was charged.")

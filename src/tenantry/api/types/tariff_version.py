@@ -7,10 +7,10 @@ import strawberry
 from strawberry import relay
 
 from tenantry.api.info import Info
-from tenantry.api.relay import Connection, build_connection, page_request
+from tenantry.api.relay import Connection, build_connection
 from tenantry.api.types.money import Money, to_money
 from tenantry.core.decimals import plain
-from tenantry.core.pagination import Page
+from tenantry.core.pagination import PageRequest
 from tenantry.tariffs import payers
 from tenantry.tariffs.models import TariffRate as TariffRateRow
 from tenantry.tariffs.models import TariffVersion
@@ -105,23 +105,17 @@ def to_gql_tariff_version(row: TariffVersion) -> TariffVersionType:
 
 
 async def versions_connection(
-    info: Info, tariff_id: int, first: int | None, after: str | None
+    info: Info, tariff_id: int, request: PageRequest
 ) -> Connection[TariffVersionType]:
     """A tariff's versions, newest first. A tariff has few: they are paged in memory, the
     cursor being a version's id."""
-    request = page_request(info.context.settings, first, after)
     versions = await info.context.loaders.tariff_versions.load(tariff_id)
-    start = 0
-    if request.after is not None:
-        ids = [v.id for v in versions]
-        start = ids.index(request.after) + 1 if request.after in ids else len(ids)
-    items = versions[start : start + request.first]
-    page = Page(items, has_next=start + request.first < len(versions))
 
     async def count() -> int:
         return len(versions)
 
-    return build_connection(page, request, to_gql_tariff_version, count)
+    page = request.within(versions, key=lambda v: v.id)
+    return build_connection(page, to_gql_tariff_version, count)
 
 
 @strawberry.type(

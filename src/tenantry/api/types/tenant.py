@@ -8,7 +8,15 @@ from strawberry import relay
 from strawberry.utils.str_converters import to_snake_case
 
 from tenantry.api.info import Info
-from tenantry.api.relay import UNKNOWN_ID, AfterArg, Connection, FirstArg, child_connection
+from tenantry.api.relay import (
+    UNKNOWN_ID,
+    AfterArg,
+    BeforeArg,
+    Connection,
+    FirstArg,
+    LastArg,
+    child_connection,
+)
 from tenantry.api.types.billing_face import hide_outside_billing_face
 from tenantry.api.types.enums import PlanKind, SubscriptionType, TenantKind
 from tenantry.api.types.usage import FromArg, ToArg
@@ -78,7 +86,12 @@ class TenantType(relay.Node):
 
     @strawberry.field(description="Direct sub-tenants, oldest first.")
     async def sub_tenants(
-        self, info: Info, first: FirstArg = None, after: AfterArg = None
+        self,
+        info: Info,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
     ) -> Connection["TenantType"]:
         return await child_connection(
             info.context.settings,
@@ -88,11 +101,18 @@ class TenantType(relay.Node):
             to_gql_tenant,
             first=first,
             after=after,
+            last=last,
+            before=before,
         )
 
     @strawberry.field(description="Users of this tenant, oldest first.")
     async def users(
-        self, info: Info, first: FirstArg = None, after: AfterArg = None
+        self,
+        info: Info,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
     ) -> Connection[UserRef]:
         from tenantry.api.types.user import to_gql_user
 
@@ -104,6 +124,8 @@ class TenantType(relay.Node):
             to_gql_user,
             first=first,
             after=after,
+            last=last,
+            before=before,
         )
 
     @strawberry.field(
@@ -122,7 +144,12 @@ class TenantType(relay.Node):
 
     @strawberry.field(description="Tariffs this tenant owns (and charges by).")
     async def tariffs(
-        self, info: Info, first: FirstArg = None, after: AfterArg = None
+        self,
+        info: Info,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
     ) -> Connection[TariffRef]:
         from tenantry.api.types.catalog import to_gql_tariff
 
@@ -134,6 +161,8 @@ class TenantType(relay.Node):
             to_gql_tariff,
             first=first,
             after=after,
+            last=last,
+            before=before,
         )
 
     @strawberry.field(description="Effective: granted directly, plus the parent's when inherited.")
@@ -155,7 +184,12 @@ class TenantType(relay.Node):
 
     @strawberry.field(description="Its own customers (not those of sub-tenants), oldest first.")
     async def customers(
-        self, info: Info, first: FirstArg = None, after: AfterArg = None
+        self,
+        info: Info,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
     ) -> Connection[CustomerRef]:
         from tenantry.api.types.customer import to_gql_customer
 
@@ -167,6 +201,8 @@ class TenantType(relay.Node):
             to_gql_customer,
             first=first,
             after=after,
+            last=last,
+            before=before,
         )
 
     @strawberry.field(description="Usage in [from, to), with what it cost and earned.")
@@ -195,7 +231,12 @@ class TenantType(relay.Node):
 
     @strawberry.field(description="The reports section: usage reports, newest first.")
     async def reports(
-        self, info: Info, first: FirstArg = None, after: AfterArg = None
+        self,
+        info: Info,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
     ) -> Connection[UsageReportRef]:
         from tenantry.api.types.report import to_gql_report
 
@@ -207,6 +248,8 @@ class TenantType(relay.Node):
             to_gql_report,
             first=first,
             after=after,
+            last=last,
+            before=before,
         )
 
     @strawberry.field(
@@ -230,7 +273,12 @@ class TenantType(relay.Node):
 
     @strawberry.field(description="Null unless this is a partner and you are its admin.")
     async def managed_tenants(
-        self, info: Info, first: FirstArg = None, after: AfterArg = None
+        self,
+        info: Info,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
     ) -> Connection["TenantType"] | None:
         if not info.context.actor.lists_managed_tenants_of(self.id):
             return None
@@ -242,6 +290,8 @@ class TenantType(relay.Node):
             to_gql_tenant,
             first=first,
             after=after,
+            last=last,
+            before=before,
         )
 
     @strawberry.field(description="A partner's plan catalog of one kind, cheapest first.")
@@ -259,7 +309,12 @@ class TenantType(relay.Node):
         description="Changes made here, newest first; for admins of this tenant and above."
     )
     async def audit_events(
-        self, info: Info, first: FirstArg = None, after: AfterArg = None
+        self,
+        info: Info,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
     ) -> Connection[AuditEventRef]:
         from tenantry.api.types.audit import to_gql_audit_event
 
@@ -274,11 +329,18 @@ class TenantType(relay.Node):
             to_gql_audit_event,
             first=first,
             after=after,
+            last=last,
+            before=before,
         )
 
     @strawberry.field(description="A partner's invoices, newest first.")
     async def invoices(
-        self, info: Info, first: FirstArg = None, after: AfterArg = None
+        self,
+        info: Info,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
     ) -> Connection[InvoiceRef]:
         from tenantry.api.types.invoice import to_gql_invoice
 
@@ -290,6 +352,8 @@ class TenantType(relay.Node):
             to_gql_invoice,
             first=first,
             after=after,
+            last=last,
+            before=before,
         )
 
     @strawberry.field(

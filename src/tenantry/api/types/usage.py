@@ -1,5 +1,6 @@
 """Usage for a date range: totals per kind, and rows per endpoint."""
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
@@ -10,7 +11,7 @@ from strawberry import relay
 from tenantry.api.errors import ClientError
 from tenantry.api.info import Info
 from tenantry.api.loaders.usage import TotalsKey
-from tenantry.api.relay import AfterArg, FirstArg, page_info, page_request
+from tenantry.api.relay import AfterArg, BeforeArg, FirstArg, LastArg, page_info, page_request
 from tenantry.api.types.money import Money, to_money
 from tenantry.core.decimals import plain
 from tenantry.core.pagination import encode_cursor
@@ -79,6 +80,11 @@ class EndpointUsageConnection:
         description="Contains the nodes in this connection"
     )
     page_info: relay.PageInfo = strawberry.field(description="Pagination data for this connection")
+    _count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="How many rows (endpoint and kind) the whole list holds.")
+    async def total_count(self) -> int:
+        return await self._count()
 
 
 @strawberry.type(description="Usage in [from, to): totals per kind and rows per endpoint.")
@@ -109,10 +115,16 @@ class UsageSummary:
 
     @strawberry.field(description="One row per endpoint and kind, by endpoint.")
     async def endpoints(
-        self, info: Info, first: FirstArg = None, after: AfterArg = None
+        self,
+        info: Info,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
     ) -> EndpointUsageConnection:
-        request = page_request(info.context.settings, first, after)
-        async with info.context.db.read() as session:
+        context = info.context
+        request = page_request(context.settings, first, after, last, before)
+        async with context.db.read() as session:
             page = await repo.endpoint_rows(session, self._owner, self._window, request)
         edges = [
             EndpointUsageEdge(
@@ -126,9 +138,13 @@ class UsageSummary:
             )
             for r in page.items
         ]
+
+        async def count() -> int:
+            async with context.db.read() as session:
+                return await repo.endpoint_row_count(session, self._owner, self._window)
+
         return EndpointUsageConnection(
-            edges=edges,
-            page_info=page_info([e.cursor for e in edges], page.has_next, request),
+            edges=edges, page_info=page_info([e.cursor for e in edges], page), _count=count
         )
 
 

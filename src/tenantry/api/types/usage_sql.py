@@ -77,14 +77,22 @@ def _totals(b: Build, s: Summary, f: PlannedField) -> sa.ColumnElement[Any]:
 
 
 def _endpoints(b: Build, s: Summary, f: PlannedField) -> sa.ColumnElement[Any]:
-    first = b.param(f, "first")
+    backward = arguments.backward(f)
+    size = b.param(f, "last" if backward else "first")
     since, until = b.param(s.field, "from"), b.param(s.field, "to")
     depth = s.depth if s.kind == "tenant" else None
     rated = queries.rated_records(
         s.kind, s.owner_id, depth, subtree=s.subtree, since=since, until=until
     )
-    rows = queries.endpoint_rows(rated, after=b.param(f, "after"), limit=first + 1).subquery()
-    on_page = sa.func.row_number().over(order_by=rows.c.key) <= first
+    rows = queries.endpoint_rows(
+        rated,
+        after=b.param(f, "after"),
+        before=b.param(f, "before"),
+        limit=size + 1,
+        backward=backward,
+    ).subquery()
+    reading = rows.c.key.desc() if backward else rows.c.key
+    on_page = sa.func.row_number().over(order_by=reading) <= size
     numbered = sa.select(rows, on_page.label("on_page")).subquery()
     key = numbered.c.key
 
@@ -100,15 +108,19 @@ def _endpoints(b: Build, s: Summary, f: PlannedField) -> sa.ColumnElement[Any]:
         return cursor(aggregate(key).filter(numbered.c.on_page))
 
     def page_info(c: PlannedField) -> sa.ColumnElement[Any]:
+        cut_off, has_after = sa.func.count() > size, b.param(f, "has_after")
         parts = {
-            "hasNextPage": lambda g: sa.func.count() > first,
-            "hasPreviousPage": lambda g: b.param(f, "has_after"),
+            "hasNextPage": lambda g: b.param(f, "has_before") if backward else cut_off,
+            "hasPreviousPage": lambda g: cut_off if backward else has_after,
             "startCursor": lambda g: page_key(sa.func.min),
             "endCursor": lambda g: page_key(sa.func.max),
         }
         return fixed_object(c, parts)
 
-    built = fixed_object(f, {"edges": edges, "pageInfo": page_info})
+    def total_count(c: PlannedField) -> sa.ColumnElement[Any]:
+        return queries.endpoint_row_count(rated).scalar_subquery()
+
+    built = fixed_object(f, {"edges": edges, "pageInfo": page_info, "totalCount": total_count})
     # HAVING makes it one group: one row, whatever is selected.
     return sa.select(built).select_from(numbered).having(sa.true()).scalar_subquery()
 
