@@ -227,9 +227,10 @@ async def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument("--seconds", type=float, default=25, help="at most, per measurement")
+    parser.add_argument("--database", default="tenantry_bench_burst", help="its name")
     args = parser.parse_args()
 
-    url = await fresh_database("tenantry_bench_burst")
+    url = await fresh_database(args.database)
     db = Database.connect(url, pool_size=2)
     try:
         started = time.perf_counter()

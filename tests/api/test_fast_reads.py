@@ -29,17 +29,20 @@ TREE = (
 )
 NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
 SETTINGS = {"max_query_cost": 500, "costly_query_cost": 300, "max_input_list_length": 5}
+# TREE with n = 17 costs 340: within the budget, and costly (the gate).
+COSTLY = {"n": 17}
 
 Post = Callable[..., Any]
 
 
 @asynccontextmanager
 async def client(
-    db: Database, database_url: str, jobs: procrastinate.App
+    db: Database, database_url: str, jobs: procrastinate.App, **settings: Any
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A fresh application: its fast path knows no document yet."""
-    settings = Settings(database_url=database_url, **SETTINGS)  # type: ignore[arg-type]
-    app = create_app(settings, db=db, jobs=jobs)
+    app = create_app(
+        Settings(database_url=database_url, **{**SETTINGS, **settings}), db=db, jobs=jobs
+    )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
@@ -131,7 +134,6 @@ REFUSALS: list[tuple[str, str, dict[str, Any], Callable[[World], str | None], st
         "UNAUTHENTICATED",
     ),
     ("over the cost budget", TREE, {"n": 30}, _bearer, "QUERY_TOO_COSTLY"),
-    ("costly: the gate's path", TREE, {"n": 17}, _bearer, "data"),
     ("bad variable", TENANTS, {"n": "ten"}, _bearer, "BAD_USER_INPUT"),
     ("missing variable", TENANTS, {}, _bearer, "BAD_USER_INPUT"),
     ("argument the resolver refuses", TENANTS, {"n": 101}, _bearer, "BAD_USER_INPUT"),
@@ -238,3 +240,99 @@ async def test_the_reads_pool_keeps_the_connections_it_opens(database_url: str) 
         assert db.reads.pool.checkedin() == 3  # type: ignore[attr-defined]
     finally:
         await db.dispose()
+
+
+async def test_a_known_document_is_answered_in_the_media_type_the_client_accepts(
+    db: Database, database_url: str, jobs: procrastinate.App, world: World
+) -> None:
+    """GraphQL over HTTP: a client that accepts application/graphql-response+json gets it
+    from the fast path as from the normal path."""
+    variables = {"id": gid("Tenant", world.a1.id)}
+    headers = {"Authorization": f"Bearer {world.a1_admin.token}"}
+    headers["Accept"] = "application/graphql-response+json"
+    body = {"query": TENANT, "variables": variables}
+    async with client(db, database_url, jobs) as http:
+        first = await http.post("/graphql", json=body, headers=headers)
+        before = FAST_READS["answered"]
+        second = await http.post("/graphql", json=body, headers=headers)
+        assert FAST_READS["answered"] == before + 1
+    assert first.headers["content-type"] == "application/graphql-response+json"
+    assert answered(second)[:2] == answered(first)[:2]
+    assert second.headers["content-type"] == first.headers["content-type"]
+
+
+def costly_gate(http: httpx.AsyncClient) -> asyncio.Semaphore:
+    """The application's gate for costly operations (one per process)."""
+    transport = http._transport
+    assert isinstance(transport, httpx.ASGITransport)
+    view = next(r.endpoint for r in transport.app.routes if getattr(r, "path", "") == "/graphql")
+    gate: asyncio.Semaphore = view.fast_reads.costly_gate
+    return gate
+
+
+async def test_a_known_costly_document_is_answered_fast_through_the_gate(
+    db: Database, database_url: str, jobs: procrastinate.App, world: World
+) -> None:
+    """A costly operation the compiled path answered before skips Strawberry too, but still
+    waits for the gate the normal path's costly operations wait for."""
+    token = world.a1_admin.token
+    async with client(db, database_url, jobs) as http:
+        first = await post(http, TREE, COSTLY, token)
+        assert first.json()["extensions"]["cost"]["requested"] >= SETTINGS["costly_query_cost"]
+        gate = costly_gate(http)
+        await gate.acquire()  # a costly operation is running
+        before = FAST_READS["answered"]
+        waiting = asyncio.create_task(post(http, TREE, COSTLY, token))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()
+        gate.release()
+        second = await waiting
+        assert FAST_READS["answered"] == before + 1
+        assert not gate.locked()  # given back
+    assert answered(second) == answered(first)
+
+
+async def test_a_costly_document_that_cannot_pass_the_gate_in_time_is_told_busy_once(
+    db: Database, database_url: str, jobs: procrastinate.App, world: World
+) -> None:
+    """Its wait ran out on the fast path: the normal path answers busy (503, Retry-After)
+    as it would have, without a second wait."""
+    token = world.a1_admin.token
+    wait = 0.5
+    async with client(db, database_url, jobs, costly_query_wait_seconds=wait) as fresh:
+        gate = costly_gate(fresh)
+        await gate.acquire()
+        normal = await post(fresh, TREE, COSTLY, token)
+        gate.release()
+    async with client(db, database_url, jobs, costly_query_wait_seconds=wait) as http:
+        await post(http, TREE, COSTLY, token)
+        gate = costly_gate(http)
+        await gate.acquire()
+        started = asyncio.get_running_loop().time()
+        busy = await post(http, TREE, COSTLY, token)
+        waited = asyncio.get_running_loop().time() - started
+        gate.release()
+    assert busy.status_code == 503
+    assert busy.headers["retry-after"] == "1"
+    assert [e["extensions"]["code"] for e in busy.json()["errors"]] == ["SERVICE_UNAVAILABLE"]
+    assert answered(busy) == answered(normal)
+    assert wait <= waited < 2 * wait
+
+
+async def test_the_rate_limit_holds_on_known_documents_cheap_and_costly(
+    db: Database, database_url: str, jobs: procrastinate.App, world: World
+) -> None:
+    token = world.b1_admin.token
+    async with client(db, database_url, jobs, rate_limit_per_minute=4) as http:
+        # Each document once on the normal path, then again on the fast one.
+        statuses = [
+            (await post(http, TREE, variables, token)).status_code
+            for variables in ({"n": 2}, COSTLY, {"n": 2}, COSTLY)
+        ]
+        before = FAST_READS["answered"]
+        refused = [await post(http, TREE, variables, token) for variables in ({"n": 2}, COSTLY)]
+        assert FAST_READS["answered"] == before
+    assert statuses == [200] * 4
+    assert [r.status_code for r in refused] == [429, 429]
+    assert [r.json()["errors"][0]["extensions"]["code"] for r in refused] == ["RATE_LIMITED"] * 2
+    assert all(1 <= int(r.headers["retry-after"]) <= 60 for r in refused)

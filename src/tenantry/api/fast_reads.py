@@ -8,7 +8,9 @@ operation being a query) hold for every later request with the same text, so the
 path keeps their verdict. The ones that depend on the request run every time: the token
 must authenticate, the variables' text and list lengths are checked, and the query cost
 is counted (from a cache keyed by the variables, with the plan) against the budget; an
-operation costly enough for the costly-query gate takes the normal path and its gate.
+operation costly enough for the costly-query gate waits for the same gate as on the normal
+path (after the token and the rate limit, holding no connection while it waits). When its
+wait runs out, the normal path answers, busy at once (``request.state.costly_wait_over``).
 
 The fast path answers only with data, exactly what the normal path would answer (the
 same bytes and headers). Anything else goes down the normal path, which answers as it
@@ -17,9 +19,11 @@ authenticate, variables or a cost that a guard would refuse, a plan that falls b
 statement that fails. A token checked here is not checked a second time.
 
 One pooled connection serves the request: the token lookup, then the compiled statement
-(two round trips, no BEGIN, ROLLBACK or ping).
+(two round trips, no BEGIN, ROLLBACK or ping); a costly one runs on a second connection
+once through the gate.
 """
 
+import asyncio
 import logging
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
@@ -37,6 +41,7 @@ from tenantry.api.compiler.extension import PATH_HEADER, READS_BY_PATH
 from tenantry.api.compiler.planner import Plan
 from tenantry.api.context import bearer_token
 from tenantry.api.cost import CostLimits, operation_cost
+from tenantry.api.http_media import response_media_type
 from tenantry.api.inputs import check_variables
 from tenantry.auth.principal import Principal
 from tenantry.auth.service import authenticate_on
@@ -67,9 +72,13 @@ class Prepared:
 
 
 class FastReads:
-    def __init__(self, settings: Settings, compiler: ReadCompiler) -> None:
+    def __init__(
+        self, settings: Settings, compiler: ReadCompiler, costly_gate: asyncio.Semaphore
+    ) -> None:
         self.settings = settings
         self.compiler = compiler
+        # The normal path's gate (api/limits.py, QueryCostLimiter): one per process.
+        self.costly_gate = costly_gate
         self.limits = CostLimits(settings.default_page_size, settings.max_page_size)
         self.schema: GraphQLSchema | None = None
         self._verdicts: OrderedDict[tuple[str, str | None], DocumentNode] = OrderedDict()
@@ -112,7 +121,8 @@ class FastReads:
         extensions = {"cost": {"requested": prepared.cost, "budget": self.settings.max_query_cost}}
         # As the view encodes a compiled answer: PostgreSQL's JSON text is not parsed again.
         body = orjson.dumps({"data": orjson.Fragment(text), "extensions": extensions})
-        response = Response(body, media_type="application/json")
+        media_type = response_media_type(request.headers.get("accept"))
+        response = Response(body, media_type=media_type)
         # X-Request-Id: ObserveRequests (api/observe.py) answers with the request's id.
         response.headers[PATH_HEADER] = "compiled"
         READS_BY_PATH["compiled"] += 1
@@ -149,35 +159,58 @@ class FastReads:
             _put(self._prepared, key, prepared)
         if prepared is None or prepared.cost > self.settings.max_query_cost:
             return None
-        # A costly operation waits for the costly-query gate, on the normal path.
-        return None if prepared.cost >= self.settings.costly_query_cost else prepared
+        return prepared
 
     async def _fetch(
         self, request: Request, db: Database, token: str, prepared: Prepared
     ) -> str | None:
-        authenticated = False
+        costly = prepared.cost >= self.settings.costly_query_cost
+        principal = None
         try:
             async with db.bare() as connection:
-                principal = await authenticate_on(connection, token)
-                # The normal path takes this answer instead of asking again.
-                request.state.authenticated = (token, principal)
-                if self.limit is not None:
-                    # On this connection; RateLimited becomes the view's 429.
-                    await self.limit(db, request, principal, connection)
+                principal = await self._authenticate(request, db, token, connection)
                 if principal is None:
                     return None
-                authenticated = True
-                note_request(tenant=str(principal.tenant_id), user=str(principal.user_id))
-                statement, arguments = self.compiler.bind(
-                    prepared.plan, principal, prepared.signature
-                )
-                text: str = await connection.fetchval(statement.sql, *arguments)
-                return text
+                if not costly:
+                    return await self._read(connection, prepared, principal)
+            # A costly read waits for the gate as on the normal path, holding no connection.
+            try:
+                async with asyncio.timeout(self.settings.costly_query_wait_seconds):
+                    await self.costly_gate.acquire()
+            except TimeoutError:
+                request.state.costly_wait_over = True
+                return None
+            try:
+                async with db.bare() as connection:
+                    return await self._read(connection, prepared, principal)
+            finally:
+                self.costly_gate.release()
         except Exception:
-            if not authenticated:
+            if principal is None:
                 raise  # as on the normal path (e.g. a database out of reach: 503)
             log.exception("compiled read failed; answered by the normal path")
             return None
+
+    async def _authenticate(
+        self, request: Request, db: Database, token: str, connection: asyncpg.Connection
+    ) -> Principal | None:
+        """The caller, with the rate limit taken (RateLimited becomes the view's 429); a
+        database failure here is the normal path's too (e.g. out of reach: 503)."""
+        principal = await authenticate_on(connection, token)
+        # The normal path takes this answer instead of asking again.
+        request.state.authenticated = (token, principal)
+        if self.limit is not None:
+            await self.limit(db, request, principal, connection)
+        if principal is not None:
+            note_request(tenant=str(principal.tenant_id), user=str(principal.user_id))
+        return principal
+
+    async def _read(
+        self, connection: asyncpg.Connection, prepared: Prepared, principal: Principal
+    ) -> str:
+        statement, arguments = self.compiler.bind(prepared.plan, principal, prepared.signature)
+        text: str = await connection.fetchval(statement.sql, *arguments)
+        return text
 
 
 def _plain_json_post(request: Request) -> bool:

@@ -1,5 +1,7 @@
 """The GraphQL schema: queries, mutations, and the schema object with its extensions."""
 
+import asyncio
+
 import strawberry
 from graphql import GraphQLError
 from strawberry import relay
@@ -137,7 +139,8 @@ class TenantrySchema(strawberry.Schema):
 
 def build_schema(settings: Settings) -> strawberry.Schema:
     compiler = ReadCompiler(settings)
-    fast_reads = FastReads(settings, compiler)
+    costly_gate = asyncio.Semaphore(settings.costly_query_concurrency)
+    fast_reads = FastReads(settings, compiler, costly_gate)
     schema = TenantrySchema(
         query=Query,
         mutation=Mutation,
@@ -146,7 +149,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         extensions=[
             NoteOperation,
             *([OperationTracing] if tracing_enabled() else []),
-            *schema_extensions(settings),
+            *schema_extensions(settings, costly_gate),
             compiled_reads(compiler, fast_reads.remember),
         ],
         scalar_overrides=SCALAR_OVERRIDES,
