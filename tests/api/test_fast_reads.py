@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from tenantry.api.compiler.extension import PATH_HEADER
 from tenantry.api.fast_reads import FAST_READS
 from tenantry.app import create_app
-from tenantry.auth.models import ApiToken
+from tenantry.auth.models import ApiToken, User
 from tenantry.db.engine import Database
 from tenantry.settings import Settings
 from tests.fixtures.world import World
@@ -336,3 +336,44 @@ async def test_the_rate_limit_holds_on_known_documents_cheap_and_costly(
     assert [r.status_code for r in refused] == [429, 429]
     assert [r.json()["errors"][0]["extensions"]["code"] for r in refused] == ["RATE_LIMITED"] * 2
     assert all(1 <= int(r.headers["retry-after"]) <= 60 for r in refused)
+
+
+VIEWER = "{ viewer { tenant { name } } }"
+
+
+async def test_a_token_whose_principal_changed_is_answered_for_the_new_one(
+    db: Database, database_url: str, jobs: procrastinate.App, world: World
+) -> None:
+    """The fast path's one statement reads for the principal the token had last time; when
+    the token now belongs elsewhere, that read is not used."""
+    token = world.a1_admin.token
+    async with client(db, database_url, jobs) as http:
+        await post(http, VIEWER, {}, token)
+        before = FAST_READS["answered"]
+        assert (await post(http, VIEWER, {}, token)).json()["data"]["viewer"]["tenant"] == {
+            "name": world.a1.name
+        }
+        async with db.write() as session:
+            await session.execute(
+                sa.update(User)
+                .where(User.id == world.a1_admin.user.id)
+                .values(tenant_id=world.b1.id)
+            )
+        moved = await post(http, VIEWER, {}, token)
+        again = await post(http, VIEWER, {}, token)
+        assert FAST_READS["answered"] == before + 3
+    assert moved.json()["data"]["viewer"]["tenant"] == {"name": world.b1.name}
+    assert answered(again) == answered(moved)
+
+
+async def test_concurrent_known_reads_of_one_token_get_exactly_its_limit(
+    db: Database, database_url: str, jobs: procrastinate.App, world: World
+) -> None:
+    token = world.a2_admin.token
+    async with client(db, database_url, jobs, rate_limit_per_minute=6) as http:
+        await post(http, VIEWER, {}, token)
+        await post(http, VIEWER, {}, token)  # the fast path knows the token's principal now
+        responses = await asyncio.gather(*[post(http, VIEWER, {}, token) for _ in range(10)])
+    assert sorted(r.status_code for r in responses) == [200] * 4 + [429] * 6
+    refused = next(r for r in responses if r.status_code == 429)
+    assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"

@@ -18,15 +18,17 @@ always does, refusals and errors included: no verdict, no token or one that does
 authenticate, variables or a cost that a guard would refuse, a plan that falls back, a
 statement that fails. A token checked here is not checked a second time.
 
-One pooled connection serves the request: the token lookup, then the compiled statement
-(two round trips, no BEGIN, ROLLBACK or ping); a costly one runs on a second connection
-once through the gate.
+One pooled connection serves the request with one statement: the token lookup, the rate
+limit and the compiled read (api/fast_statement.py; no BEGIN, ROLLBACK or ping). The read
+runs for the principal the token had last time, so a token's first request on the fast
+path, or one whose principal changed, takes a second statement for the read; a costly read
+runs on a second connection, once through the gate.
 """
 
 import asyncio
 import logging
 from collections import Counter, OrderedDict
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,13 +43,16 @@ from tenantry.api.compiler.extension import PATH_HEADER, READS_BY_PATH
 from tenantry.api.compiler.planner import Plan
 from tenantry.api.context import bearer_token
 from tenantry.api.cost import CostLimits, operation_cost
+from tenantry.api.fast_statement import Read, authenticate_and_read
 from tenantry.api.http_media import response_media_type
 from tenantry.api.inputs import check_variables
 from tenantry.auth.principal import Principal
-from tenantry.auth.service import authenticate_on
+from tenantry.auth.service import utcnow
+from tenantry.auth.tokens import IMPERSONATION_PREFIX, token_digest
 from tenantry.db.engine import Database
 from tenantry.logs import note_request
 from tenantry.metrics import READS
+from tenantry.rate_limits.service import check_taken
 from tenantry.settings import Settings
 
 log = logging.getLogger("tenantry.api.reads")
@@ -57,9 +62,6 @@ CACHE_SIZE = 512
 FAST_READS: Counter[str] = Counter()
 
 REQUEST_KEYS = frozenset({"query", "variables", "operationName"})
-
-
-Limit = Callable[[Database, Request, "Principal | None", asyncpg.Connection], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -83,8 +85,9 @@ class FastReads:
         self.schema: GraphQLSchema | None = None
         self._verdicts: OrderedDict[tuple[str, str | None], DocumentNode] = OrderedDict()
         self._prepared: OrderedDict[Hashable, Prepared | None] = OrderedDict()
-        # The view's rate limit, taken once the caller is known (before the read runs).
-        self.limit: Limit | None = None
+        # Each token's principal when last seen (by digest): whom to read for in the one
+        # statement; used only if the token still has exactly that principal.
+        self._principals: OrderedDict[str, Principal] = OrderedDict()
 
     def remember(
         self, schema: GraphQLSchema, query: str, operation_name: str | None, document: DocumentNode
@@ -168,11 +171,16 @@ class FastReads:
         principal = None
         try:
             async with db.bare() as connection:
-                principal = await self._authenticate(request, db, token, connection)
+                # A costly read runs only through the gate: not in the first statement.
+                principal, text = await self._authenticate(
+                    request, token, connection, None if costly else prepared
+                )
                 if principal is None:
                     return None
                 if not costly:
-                    return await self._read(connection, prepared, principal)
+                    if text is None:
+                        text = await self._read(connection, prepared, principal)
+                    return text
             # A costly read waits for the gate as on the normal path, holding no connection.
             try:
                 async with asyncio.timeout(self.settings.costly_query_wait_seconds):
@@ -192,18 +200,43 @@ class FastReads:
             return None
 
     async def _authenticate(
-        self, request: Request, db: Database, token: str, connection: asyncpg.Connection
-    ) -> Principal | None:
-        """The caller, with the rate limit taken (RateLimited becomes the view's 429); a
-        database failure here is the normal path's too (e.g. out of reach: 503)."""
-        principal = await authenticate_on(connection, token)
-        # The normal path takes this answer instead of asking again.
+        self,
+        request: Request,
+        token: str,
+        connection: asyncpg.Connection,
+        prepared: Prepared | None,
+    ) -> tuple[Principal | None, str | None]:
+        """The caller, with a token taken from its rate-limit bucket (RateLimited becomes the
+        view's 429), and ``prepared``'s answer when the token's principal is the one it had
+        before (api/fast_statement.py): one statement. A database failure here is the normal
+        path's too (e.g. out of reach: 503). Without a principal, the normal path takes the
+        anonymous caller's limit."""
+        digest = token_digest(token)
+        known = self._principals.get(digest)
+        read = None
+        if prepared is not None and known is not None:
+            statement, arguments = self.compiler.bind(prepared.plan, known, prepared.signature)
+            read = Read(statement.sql, arguments, known.tenant_id)
+        per_minute = self.settings.rate_limit_per_minute
+        found = await authenticate_and_read(
+            connection,
+            digest,
+            utcnow(),
+            impersonating=token.startswith(IMPERSONATION_PREFIX),
+            read=read,
+            per_minute=per_minute,
+        )
+        principal = found.principal
+        # The normal path takes these answers instead of asking again.
         request.state.authenticated = (token, principal)
-        if self.limit is not None:
-            await self.limit(db, request, principal, connection)
-        if principal is not None:
-            note_request(tenant=str(principal.tenant_id), user=str(principal.user_id))
-        return principal
+        if principal is None:
+            return None, None
+        request.state.rate_limited = True
+        if found.taken is not None:
+            check_taken(found.taken, per_minute)
+        note_request(tenant=str(principal.tenant_id), user=str(principal.user_id))
+        _put(self._principals, digest, principal)
+        return principal, found.data if principal == known else None
 
     async def _read(
         self, connection: asyncpg.Connection, prepared: Prepared, principal: Principal
