@@ -5,8 +5,10 @@ normal path would refuse or answer otherwise."""
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import httpx
 import procrastinate
 import pytest
@@ -14,8 +16,10 @@ import sqlalchemy as sa
 
 from tenantry.api.compiler.extension import PATH_HEADER
 from tenantry.api.fast_reads import FAST_READS
+from tenantry.api.fast_statement import Found, Read, authenticate_and_read
 from tenantry.app import create_app
 from tenantry.auth.models import ApiToken, User
+from tenantry.auth.tokens import token_digest
 from tenantry.db.engine import Database
 from tenantry.settings import Settings
 from tests.fixtures.world import World
@@ -377,3 +381,41 @@ async def test_concurrent_known_reads_of_one_token_get_exactly_its_limit(
     assert sorted(r.status_code for r in responses) == [200] * 4 + [429] * 6
     refused = next(r for r in responses if r.status_code == 429)
     assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+
+
+async def test_the_one_statement_reads_before_it_locks_the_rate_limit_bucket(
+    db: Database, world: World
+) -> None:
+    """A token's concurrent reads must not queue behind each other on its bucket's row lock,
+    which the upsert holds until its statement ends: the read runs first."""
+    key = f"token:{world.a1_admin.token_id}"
+    slow = Read("SELECT pg_sleep(0.6)::text", [], world.a1.id)
+    seen: list[str] = []
+
+    async def bucket_during_the_read() -> None:
+        await asyncio.sleep(0.3)
+        async with db.bare() as other, other.transaction():
+            await other.execute("SET LOCAL lock_timeout = '50ms'")
+            try:
+                await other.fetch("SELECT 1 FROM rate_limit_buckets WHERE key = $1 FOR UPDATE", key)
+                seen.append("free")
+            except asyncpg.LockNotAvailableError:
+                seen.append("locked")
+
+    async def read() -> Found:
+        async with db.bare() as connection:
+            return await authenticate_and_read(
+                connection,
+                token_digest(world.a1_admin.token),
+                datetime.now(UTC),
+                impersonating=False,
+                read=slow,
+                per_minute=100,
+            )
+
+    await read()  # the bucket exists from now on
+    found, _ = await asyncio.gather(read(), bucket_during_the_read())
+    assert seen == ["free"]
+    assert found.principal is not None and found.principal.tenant_id == world.a1.id
+    assert found.taken is not None and found.taken.allowed
+    assert found.data == ""  # pg_sleep's void, as text: the read ran
