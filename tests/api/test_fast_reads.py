@@ -14,6 +14,7 @@ import procrastinate
 import pytest
 import sqlalchemy as sa
 
+from tenantry.api.compiler.executor import Statement
 from tenantry.api.compiler.extension import PATH_HEADER
 from tenantry.api.fast_reads import FAST_READS
 from tenantry.api.fast_statement import Found, Read, authenticate_and_read
@@ -419,3 +420,33 @@ async def test_the_one_statement_reads_before_it_locks_the_rate_limit_bucket(
     assert found.principal is not None and found.principal.tenant_id == world.a1.id
     assert found.taken is not None and found.taken.allowed
     assert found.data == ""  # pg_sleep's void, as text: the read ran
+
+
+async def test_a_read_that_fails_in_the_one_statement_is_answered_by_the_normal_path(
+    db: Database,
+    database_url: str,
+    jobs: procrastinate.App,
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As when a compiled read fails on the normal path: the resolver path answers (no 500),
+    and the request counts once against the rate limit."""
+    token = world.a1_admin.token
+    async with client(db, database_url, jobs, rate_limit_per_minute=4) as http:
+        await post(http, VIEWER, {}, token)
+        await post(http, VIEWER, {}, token)  # the fast path knows the token's principal now
+        transport = http._transport
+        assert isinstance(transport, httpx.ASGITransport)
+        view = next(
+            r.endpoint for r in transport.app.routes if getattr(r, "path", "") == "/graphql"
+        )
+        broken = Statement("SELECT (1 / 0)::text", ())
+        monkeypatch.setattr(view.fast_reads.compiler, "bind", lambda *_: (broken, []))
+        answer = await post(http, VIEWER, {}, token)
+        fourth = await post(http, VIEWER, {}, token)
+        over = await post(http, VIEWER, {}, token)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["data"] == {"viewer": {"tenant": {"name": world.a1.name}}}
+    assert answer.headers[PATH_HEADER] == "resolver"
+    assert fourth.status_code == 200
+    assert over.status_code == 429

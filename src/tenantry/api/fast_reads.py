@@ -172,10 +172,10 @@ class FastReads:
         try:
             async with db.bare() as connection:
                 # A costly read runs only through the gate: not in the first statement.
-                principal, text = await self._authenticate(
+                principal, text, failed = await self._authenticate(
                     request, token, connection, None if costly else prepared
                 )
-                if principal is None:
+                if principal is None or failed:
                     return None
                 if not costly:
                     if text is None:
@@ -205,12 +205,12 @@ class FastReads:
         token: str,
         connection: asyncpg.Connection,
         prepared: Prepared | None,
-    ) -> tuple[Principal | None, str | None]:
+    ) -> tuple[Principal | None, str | None, bool]:
         """The caller, with a token taken from its rate-limit bucket (RateLimited becomes the
         view's 429), and ``prepared``'s answer when the token's principal is the one it had
         before (api/fast_statement.py): one statement. A database failure here is the normal
         path's too (e.g. out of reach: 503). Without a principal, the normal path takes the
-        anonymous caller's limit."""
+        anonymous caller's limit. The flag: the read failed (logged; the normal path answers)."""
         digest = token_digest(token)
         known = self._principals.get(digest)
         read = None
@@ -218,25 +218,45 @@ class FastReads:
             statement, arguments = self.compiler.bind(prepared.plan, known, prepared.signature)
             read = Read(statement.sql, arguments, known.tenant_id)
         per_minute = self.settings.rate_limit_per_minute
-        found = await authenticate_and_read(
-            connection,
-            digest,
-            utcnow(),
-            impersonating=token.startswith(IMPERSONATION_PREFIX),
-            read=read,
-            per_minute=per_minute,
-        )
+        impersonating = token.startswith(IMPERSONATION_PREFIX)
+        failed = False
+        try:
+            found = await authenticate_and_read(
+                connection,
+                digest,
+                utcnow(),
+                impersonating=impersonating,
+                read=read,
+                per_minute=per_minute,
+            )
+        except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError):
+            raise
+        except Exception:
+            if read is None:
+                raise
+            # The statement failed whole (nothing taken): the lookup and limit alone, and the
+            # normal path answers, as when a compiled read fails there.
+            log.exception("compiled read failed; answered by the normal path")
+            failed = True
+            found = await authenticate_and_read(
+                connection,
+                digest,
+                utcnow(),
+                impersonating=impersonating,
+                read=None,
+                per_minute=per_minute,
+            )
         principal = found.principal
         # The normal path takes these answers instead of asking again.
         request.state.authenticated = (token, principal)
         if principal is None:
-            return None, None
+            return None, None, failed
         request.state.rate_limited = True
         if found.taken is not None:
             check_taken(found.taken, per_minute)
         note_request(tenant=str(principal.tenant_id), user=str(principal.user_id))
         _put(self._principals, digest, principal)
-        return principal, found.data if principal == known else None
+        return principal, found.data if principal == known else None, failed
 
     async def _read(
         self, connection: asyncpg.Connection, prepared: Prepared, principal: Principal
