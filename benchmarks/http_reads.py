@@ -292,7 +292,7 @@ def _start(kind: str, url: str, port: int, profile: str | None = None) -> subpro
 
 
 async def _ready(port: int) -> None:
-    for _ in range(300):
+    for _ in range(1200):
         try:
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
             writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
