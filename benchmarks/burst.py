@@ -198,7 +198,11 @@ async def burst(
 ) -> None:
     while not stop.is_set():
         started = time.perf_counter()
-        response = await post(http, COSTLY, PERIOD)
+        try:
+            response = await post(http, COSTLY, PERIOD)
+        except httpx.TransportError as error:  # counted, not fatal: the outcome says it
+            outcomes.append(f"{type(error).__name__} - {time.perf_counter() - started:.2f}")
+            continue
         body = response.json()
         codes = [e.get("extensions", {}).get("code") for e in body.get("errors") or ()]
         seconds = time.perf_counter() - started
