@@ -233,9 +233,9 @@ def gid(tenant_id: int) -> str:
     return base64.b64encode(f"Tenant:{tenant_id}".encode()).decode()
 
 
-async def prepare(size: int, reuse: bool) -> Data:
+async def prepare(size: int, reuse: bool, name: str) -> Data:
     server = os.environ["DATABASE_URL"]
-    url = make_url(server).set(database=DATABASE).render_as_string(hide_password=False)
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)
     db = Database.connect(url, pool_size=2) if reuse else None
     try:
         if db is not None:
@@ -248,7 +248,7 @@ async def prepare(size: int, reuse: bool) -> Data:
     if not count or db is None:
         if db is not None:
             await db.dispose()
-        url = await fresh_database(DATABASE)
+        url = await fresh_database(name)
         db = Database.connect(url, pool_size=2)
         print(f"building about {size} tenants through the product's services ...", flush=True)
         await build_tree(db, size)
@@ -292,7 +292,7 @@ def _start(kind: str, url: str, port: int, profile: str | None = None) -> subpro
 
 
 async def _ready(port: int) -> None:
-    for _ in range(300):
+    for _ in range(1200):
         try:
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
             writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -331,7 +331,7 @@ def _measure(port: int, body: bytes, token: str, seconds: float) -> dict[str, An
 
 
 async def run(args: argparse.Namespace) -> None:
-    data = await prepare(args.size, args.reuse)
+    data = await prepare(args.size, args.reuse, args.database)
     cases = {
         "small": (SMALL, data.leaf_id),
         "subtree": (SUBTREE, data.reseller_id),
@@ -399,6 +399,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rounds", type=int, default=3, help="runs per case")
     parser.add_argument("--reuse", action="store_true", help="keep a database built before")
+    parser.add_argument("--database", default=DATABASE, help="the benchmark database's name")
     parser.add_argument("--profile", help="cProfile the product's process to this file")
     parser.add_argument("--serve", choices=["product", "plain"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)

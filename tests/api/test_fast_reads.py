@@ -5,17 +5,22 @@ normal path would refuse or answer otherwise."""
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import httpx
 import procrastinate
 import pytest
 import sqlalchemy as sa
 
+from tenantry.api.compiler.executor import Statement
 from tenantry.api.compiler.extension import PATH_HEADER
 from tenantry.api.fast_reads import FAST_READS
+from tenantry.api.fast_statement import Found, Read, authenticate_and_read
 from tenantry.app import create_app
-from tenantry.auth.models import ApiToken
+from tenantry.auth.models import ApiToken, User
+from tenantry.auth.tokens import token_digest
 from tenantry.db.engine import Database
 from tenantry.settings import Settings
 from tests.fixtures.world import World
@@ -29,17 +34,20 @@ TREE = (
 )
 NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
 SETTINGS = {"max_query_cost": 500, "costly_query_cost": 300, "max_input_list_length": 5}
+# TREE with n = 17 costs 340: within the budget, and costly (the gate).
+COSTLY = {"n": 17}
 
 Post = Callable[..., Any]
 
 
 @asynccontextmanager
 async def client(
-    db: Database, database_url: str, jobs: procrastinate.App
+    db: Database, database_url: str, jobs: procrastinate.App, **settings: Any
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A fresh application: its fast path knows no document yet."""
-    settings = Settings(database_url=database_url, **SETTINGS)  # type: ignore[arg-type]
-    app = create_app(settings, db=db, jobs=jobs)
+    app = create_app(
+        Settings(database_url=database_url, **{**SETTINGS, **settings}), db=db, jobs=jobs
+    )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
@@ -131,7 +139,6 @@ REFUSALS: list[tuple[str, str, dict[str, Any], Callable[[World], str | None], st
         "UNAUTHENTICATED",
     ),
     ("over the cost budget", TREE, {"n": 30}, _bearer, "QUERY_TOO_COSTLY"),
-    ("costly: the gate's path", TREE, {"n": 17}, _bearer, "data"),
     ("bad variable", TENANTS, {"n": "ten"}, _bearer, "BAD_USER_INPUT"),
     ("missing variable", TENANTS, {}, _bearer, "BAD_USER_INPUT"),
     ("argument the resolver refuses", TENANTS, {"n": 101}, _bearer, "BAD_USER_INPUT"),
@@ -238,3 +245,208 @@ async def test_the_reads_pool_keeps_the_connections_it_opens(database_url: str) 
         assert db.reads.pool.checkedin() == 3  # type: ignore[attr-defined]
     finally:
         await db.dispose()
+
+
+async def test_a_known_document_is_answered_in_the_media_type_the_client_accepts(
+    db: Database, database_url: str, jobs: procrastinate.App, world: World
+) -> None:
+    """GraphQL over HTTP: a client that accepts application/graphql-response+json gets it
+    from the fast path as from the normal path."""
+    variables = {"id": gid("Tenant", world.a1.id)}
+    headers = {"Authorization": f"Bearer {world.a1_admin.token}"}
+    headers["Accept"] = "application/graphql-response+json"
+    body = {"query": TENANT, "variables": variables}
+    async with client(db, database_url, jobs) as http:
+        first = await http.post("/graphql", json=body, headers=headers)
+        before = FAST_READS["answered"]
+        second = await http.post("/graphql", json=body, headers=headers)
+        assert FAST_READS["answered"] == before + 1
+    assert first.headers["content-type"] == "application/graphql-response+json"
+    assert answered(second)[:2] == answered(first)[:2]
+    assert second.headers["content-type"] == first.headers["content-type"]
+
+
+def costly_gate(http: httpx.AsyncClient) -> asyncio.Semaphore:
+    """The application's gate for costly operations (one per process)."""
+    transport = http._transport
+    assert isinstance(transport, httpx.ASGITransport)
+    view = next(r.endpoint for r in transport.app.routes if getattr(r, "path", "") == "/graphql")
+    gate: asyncio.Semaphore = view.fast_reads.costly_gate
+    return gate
+
+
+async def test_a_known_costly_document_is_answered_fast_through_the_gate(
+    db: Database, database_url: str, jobs: procrastinate.App, world: World
+) -> None:
+    """A costly operation the compiled path answered before skips Strawberry too, but still
+    waits for the gate the normal path's costly operations wait for."""
+    token = world.a1_admin.token
+    async with client(db, database_url, jobs) as http:
+        first = await post(http, TREE, COSTLY, token)
+        assert first.json()["extensions"]["cost"]["requested"] >= SETTINGS["costly_query_cost"]
+        gate = costly_gate(http)
+        await gate.acquire()  # a costly operation is running
+        before = FAST_READS["answered"]
+        waiting = asyncio.create_task(post(http, TREE, COSTLY, token))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()
+        gate.release()
+        second = await waiting
+        assert FAST_READS["answered"] == before + 1
+        assert not gate.locked()  # given back
+    assert answered(second) == answered(first)
+
+
+async def test_a_costly_document_that_cannot_pass_the_gate_in_time_is_told_busy_once(
+    db: Database, database_url: str, jobs: procrastinate.App, world: World
+) -> None:
+    """Its wait ran out on the fast path: the normal path answers busy (503, Retry-After)
+    as it would have, without a second wait."""
+    token = world.a1_admin.token
+    wait = 0.5
+    async with client(db, database_url, jobs, costly_query_wait_seconds=wait) as fresh:
+        gate = costly_gate(fresh)
+        await gate.acquire()
+        normal = await post(fresh, TREE, COSTLY, token)
+        gate.release()
+    async with client(db, database_url, jobs, costly_query_wait_seconds=wait) as http:
+        await post(http, TREE, COSTLY, token)
+        gate = costly_gate(http)
+        await gate.acquire()
+        started = asyncio.get_running_loop().time()
+        busy = await post(http, TREE, COSTLY, token)
+        waited = asyncio.get_running_loop().time() - started
+        gate.release()
+    assert busy.status_code == 503
+    assert busy.headers["retry-after"] == "1"
+    assert [e["extensions"]["code"] for e in busy.json()["errors"]] == ["SERVICE_UNAVAILABLE"]
+    assert answered(busy) == answered(normal)
+    assert wait <= waited < 2 * wait
+
+
+async def test_the_rate_limit_holds_on_known_documents_cheap_and_costly(
+    db: Database, database_url: str, jobs: procrastinate.App, world: World
+) -> None:
+    token = world.b1_admin.token
+    async with client(db, database_url, jobs, rate_limit_per_minute=4) as http:
+        # Each document once on the normal path, then again on the fast one.
+        statuses = [
+            (await post(http, TREE, variables, token)).status_code
+            for variables in ({"n": 2}, COSTLY, {"n": 2}, COSTLY)
+        ]
+        before = FAST_READS["answered"]
+        refused = [await post(http, TREE, variables, token) for variables in ({"n": 2}, COSTLY)]
+        assert FAST_READS["answered"] == before
+    assert statuses == [200] * 4
+    assert [r.status_code for r in refused] == [429, 429]
+    assert [r.json()["errors"][0]["extensions"]["code"] for r in refused] == ["RATE_LIMITED"] * 2
+    assert all(1 <= int(r.headers["retry-after"]) <= 60 for r in refused)
+
+
+VIEWER = "{ viewer { tenant { name } } }"
+
+
+async def test_a_token_whose_principal_changed_is_answered_for_the_new_one(
+    db: Database, database_url: str, jobs: procrastinate.App, world: World
+) -> None:
+    """The fast path's one statement reads for the principal the token had last time; when
+    the token now belongs elsewhere, that read is not used."""
+    token = world.a1_admin.token
+    async with client(db, database_url, jobs) as http:
+        await post(http, VIEWER, {}, token)
+        before = FAST_READS["answered"]
+        assert (await post(http, VIEWER, {}, token)).json()["data"]["viewer"]["tenant"] == {
+            "name": world.a1.name
+        }
+        async with db.write() as session:
+            await session.execute(
+                sa.update(User)
+                .where(User.id == world.a1_admin.user.id)
+                .values(tenant_id=world.b1.id)
+            )
+        moved = await post(http, VIEWER, {}, token)
+        again = await post(http, VIEWER, {}, token)
+        assert FAST_READS["answered"] == before + 3
+    assert moved.json()["data"]["viewer"]["tenant"] == {"name": world.b1.name}
+    assert answered(again) == answered(moved)
+
+
+async def test_concurrent_known_reads_of_one_token_get_exactly_its_limit(
+    db: Database, database_url: str, jobs: procrastinate.App, world: World
+) -> None:
+    token = world.a2_admin.token
+    async with client(db, database_url, jobs, rate_limit_per_minute=6) as http:
+        await post(http, VIEWER, {}, token)
+        await post(http, VIEWER, {}, token)  # the fast path knows the token's principal now
+        responses = await asyncio.gather(*[post(http, VIEWER, {}, token) for _ in range(10)])
+    assert sorted(r.status_code for r in responses) == [200] * 4 + [429] * 6
+    refused = next(r for r in responses if r.status_code == 429)
+    assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+
+
+async def test_the_one_statement_reads_before_it_locks_the_rate_limit_bucket(
+    db: Database, world: World
+) -> None:
+    """A token's concurrent reads must not queue behind each other on its bucket's row lock,
+    which the upsert holds until its statement ends: the read runs first."""
+    key = f"token:{world.a1_admin.token_id}"
+    slow = Read("SELECT pg_sleep(0.6)::text", [], world.a1.id)
+    seen: list[str] = []
+
+    async def bucket_during_the_read() -> None:
+        await asyncio.sleep(0.3)
+        async with db.bare() as other, other.transaction():
+            await other.execute("SET LOCAL lock_timeout = '50ms'")
+            try:
+                await other.fetch("SELECT 1 FROM rate_limit_buckets WHERE key = $1 FOR UPDATE", key)
+                seen.append("free")
+            except asyncpg.LockNotAvailableError:
+                seen.append("locked")
+
+    async def read() -> Found:
+        async with db.bare() as connection:
+            return await authenticate_and_read(
+                connection,
+                token_digest(world.a1_admin.token),
+                datetime.now(UTC),
+                impersonating=False,
+                read=slow,
+                per_minute=100,
+            )
+
+    await read()  # the bucket exists from now on
+    found, _ = await asyncio.gather(read(), bucket_during_the_read())
+    assert seen == ["free"]
+    assert found.principal is not None and found.principal.tenant_id == world.a1.id
+    assert found.taken is not None and found.taken.allowed
+    assert found.data == ""  # pg_sleep's void, as text: the read ran
+
+
+async def test_a_read_that_fails_in_the_one_statement_is_answered_by_the_normal_path(
+    db: Database,
+    database_url: str,
+    jobs: procrastinate.App,
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As when a compiled read fails on the normal path: the resolver path answers (no 500),
+    and the request counts once against the rate limit."""
+    token = world.a1_admin.token
+    async with client(db, database_url, jobs, rate_limit_per_minute=4) as http:
+        await post(http, VIEWER, {}, token)
+        await post(http, VIEWER, {}, token)  # the fast path knows the token's principal now
+        transport = http._transport
+        assert isinstance(transport, httpx.ASGITransport)
+        view = next(
+            r.endpoint for r in transport.app.routes if getattr(r, "path", "") == "/graphql"
+        )
+        broken = Statement("SELECT (1 / 0)::text", ())
+        monkeypatch.setattr(view.fast_reads.compiler, "bind", lambda *_: (broken, []))
+        answer = await post(http, VIEWER, {}, token)
+        fourth = await post(http, VIEWER, {}, token)
+        over = await post(http, VIEWER, {}, token)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["data"] == {"viewer": {"tenant": {"name": world.a1.name}}}
+    assert answer.headers[PATH_HEADER] == "resolver"
+    assert fourth.status_code == 200
+    assert over.status_code == 429

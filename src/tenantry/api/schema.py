@@ -1,5 +1,6 @@
 """The GraphQL schema: queries, mutations, and the schema object with its extensions."""
 
+import asyncio
 from typing import Annotated
 
 import strawberry
@@ -187,7 +188,8 @@ class TenantrySchema(strawberry.Schema):
 
 def build_schema(settings: Settings) -> strawberry.Schema:
     compiler = ReadCompiler(settings)
-    fast_reads = FastReads(settings, compiler)
+    costly_gate = asyncio.Semaphore(settings.costly_query_concurrency)
+    fast_reads = FastReads(settings, compiler, costly_gate)
     schema = TenantrySchema(
         query=Query,
         mutation=Mutation,
@@ -196,7 +198,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         extensions=[
             NoteOperation,
             *([OperationTracing] if tracing_enabled() else []),
-            *schema_extensions(settings),
+            *schema_extensions(settings, costly_gate),
             compiled_reads(compiler, fast_reads.remember),
         ],
         scalar_overrides=SCALAR_OVERRIDES,

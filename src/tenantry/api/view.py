@@ -7,7 +7,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, overload
 
-import asyncpg
 import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
@@ -98,8 +97,6 @@ class GraphQLView(GraphQL[Context, None]):
         )
         self.settings = settings
         self.fast_reads: FastReads | None = getattr(schema, "fast_reads", None)
-        if self.fast_reads is not None:
-            self.fast_reads.limit = self.take_request
         template = (Path(__file__).parent / "static" / "graphiql.html").read_text()
         self.ide_html = template.replace("{assets}", ASSETS_PATH)
 
@@ -141,21 +138,17 @@ class GraphQLView(GraphQL[Context, None]):
         db: Database,
         request: Request,
         who: Principal | None,
-        connection: asyncpg.Connection | None = None,
     ) -> None:
         """The rate limit (rate_limits/service.py): one statement, or none when off; once per
-        request (the fast path takes it, on its own connection, before the read)."""
+        request (the fast path takes a token's in its own statement, before the read)."""
         if getattr(request.state, "rate_limited", False):
             return
         request.state.rate_limited = True
         bucket = bucket_of(self.settings, who, request.client.host if request.client else None)
         if bucket is None:
             return
-        if connection is not None:
+        async with db.bare() as connection:
             await take_request(connection, *bucket)
-            return
-        async with db.bare() as fresh:
-            await take_request(fresh, *bucket)
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A persisted query over GET has no `query` parameter either.

@@ -102,6 +102,12 @@ def _compiled(stmt: sa.Select[*tuple[Any, ...]]) -> _Compiled:
 _PRINCIPAL_SQL = {kind: _compiled(stmt) for kind, stmt in _PRINCIPAL_SELECTS.items()}
 
 
+def principal_sql(impersonating: bool) -> tuple[str, tuple[str, ...]]:
+    """The statement's text for the driver (``$n`` placeholders) and its parameters' names."""
+    compiled = _PRINCIPAL_SQL[impersonating]
+    return compiled.sql, compiled.names
+
+
 async def principal_fields(
     session: AsyncSession, digest: str, now: datetime, *, impersonating: bool
 ) -> Mapping[str, Any] | None:

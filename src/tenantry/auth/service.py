@@ -35,7 +35,7 @@ async def authenticate(session: AsyncSession, token: str) -> Principal | None:
     fields = await repo.principal_fields(
         session, token_digest(token), utcnow(), impersonating=impersonating
     )
-    return None if fields is None else _principal(fields)
+    return None if fields is None else principal_of(fields)
 
 
 async def authenticate_on(connection: asyncpg.Connection, token: str) -> Principal | None:
@@ -44,10 +44,11 @@ async def authenticate_on(connection: asyncpg.Connection, token: str) -> Princip
     fields = await repo.principal_fields_on(
         connection, token_digest(token), utcnow(), impersonating=impersonating
     )
-    return None if fields is None else _principal(fields)
+    return None if fields is None else principal_of(fields)
 
 
-def _principal(fields: Mapping[str, Any]) -> Principal:
+def principal_of(fields: Mapping[str, Any]) -> Principal:
+    """The principal of a row of ``repo.principal_sql``'s statement."""
     impersonation_id = fields["impersonation_id"]
     if impersonation_id is not None:
         return Principal(

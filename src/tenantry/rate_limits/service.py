@@ -28,12 +28,17 @@ class RateLimited(Exception):
         )
 
 
+# A token's bucket is "token:<api token id>" (an impersonation's: its source token's).
+TOKEN_BUCKET_PREFIX = "token:"
+
+
 def bucket_of(
     settings: Settings, principal: Principal | None, address: str | None
 ) -> tuple[str, int] | None:
     """The bucket's key and its limit a minute; None when the caller is not limited."""
     if principal is not None:
-        key, per_minute = f"token:{principal.token_id}", settings.rate_limit_per_minute
+        key = f"{TOKEN_BUCKET_PREFIX}{principal.token_id}"
+        per_minute = settings.rate_limit_per_minute
     else:
         key, per_minute = f"ip:{address or '-'}", settings.rate_limit_anonymous_per_minute
     return (key, per_minute) if per_minute > 0 else None
@@ -41,8 +46,12 @@ def bucket_of(
 
 async def take_request(connection: asyncpg.Connection, key: str, per_minute: int) -> None:
     """Counts one request; raises ``RateLimited`` when the caller has none left."""
-    per_second = per_minute / 60
-    taken = await repo.take(connection, key, per_minute, per_second)
+    taken = await repo.take(connection, key, per_minute, per_minute / 60)
+    check_taken(taken, per_minute)
+
+
+def check_taken(taken: repo.Take, per_minute: int) -> None:
+    """Raises ``RateLimited`` when the request found no token left in its bucket."""
     if not taken.allowed:
-        wait = math.ceil((1 - taken.tokens) / per_second)
+        wait = math.ceil((1 - taken.tokens) / (per_minute / 60))
         raise RateLimited(per_minute, max(1, wait))
