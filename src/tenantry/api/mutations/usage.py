@@ -1,14 +1,18 @@
 """Usage ingestion (platform admins)."""
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
+from typing import Any, cast
 
 import strawberry
+from strawberry.types.arguments import InputContext
+from strawberry.types.base import get_object_definition
 
 from tenantry.api.errors import UserError
 from tenantry.api.info import Info
 from tenantry.api.mutations.runner import mutate
-from tenantry.api.relay import decode_id
+from tenantry.api.mutations.usage_records import ParsedRecords, to_new_records
 from tenantry.api.roles import requires
 from tenantry.auth.principal import Principal
 from tenantry.tariffs.models import UsageKind
@@ -31,7 +35,24 @@ class UsageRecordInput:
 
 @strawberry.input
 class RecordUsageInput:
-    records: list[UsageRecordInput] = strawberry.field(description="At most 10,000 per call.")
+    records: list[NewUsageRecord] = strawberry.field(
+        graphql_type=list[UsageRecordInput], description="At most 10,000 per call."
+    )
+
+
+def _record_usage_input(
+    cls: type[RecordUsageInput], value: Mapping[str, Any], context: InputContext
+) -> RecordUsageInput:
+    """Records parsed ahead (usage_records.py) are taken as they are; others (written in the
+    document, or declined there) are converted by Strawberry, one input object each."""
+    records = value["records"]
+    if not isinstance(records, ParsedRecords):
+        converted = context.convert(records, list[UsageRecordInput], "records")
+        records = to_new_records(cast("list[UsageRecordInput]", converted))
+    return cls(records=records)
+
+
+get_object_definition(RecordUsageInput, strict=True).from_input = _record_usage_input
 
 
 @strawberry.type
@@ -48,12 +69,7 @@ class UsageMutations:
         metadata=requires(Principal.require_platform_admin),
     )
     async def record_usage(self, info: Info, input: RecordUsageInput) -> RecordUsagePayload:
-        records = [
-            NewUsageRecord(
-                r.event_id, decode_id(r.endpoint_id, "Endpoint"), r.kind, r.quantity, r.occurred_at
-            )
-            for r in input.records
-        ]
+        records = input.records
 
         def success(result: IngestResult) -> RecordUsagePayload:
             return RecordUsagePayload(accepted=result.accepted, duplicates=result.duplicates)
