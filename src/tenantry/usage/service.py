@@ -123,7 +123,8 @@ async def record_usage(
     )
     await repo.ensure_partitions(session, (row.occurred_at for row in rows))
     new_ids = await repo.insert_records(session, rows)
-    await add_to_rollups(session, list(new_ids.values()))
+    occurred = [row.occurred_at for row in rows]
+    await add_to_rollups(session, list(new_ids.values()), (min(occurred), max(occurred)))
     accepted = sorted(
         (row for row in rows if row.event_id in new_ids), key=lambda row: index[row.event_id]
     )
