@@ -1,11 +1,15 @@
 """A recordUsage batch is read by our own one-pass parser (api/fast_variables.py): graphql-core
 coerces nothing of it, and every way of sending records, good or bad, answers as before."""
 
+import json
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from graphql.execution import values
 
+from tenantry.audit.models import AuditEvent
+from tenantry.db.engine import Database
 from tests.fixtures.graphql import GraphQLClient
 from tests.fixtures.money import RECORD, Priced, record
 from tests.fixtures.world import World
@@ -41,7 +45,7 @@ async def test_graphql_core_coerces_none_of_a_batchs_records(
 
 
 async def test_every_way_of_sending_a_batch_records_it_alike(
-    gql: GraphQLClient, world: World, priced: Priced
+    gql: GraphQLClient, db: Database, world: World, priced: Priced
 ) -> None:
     root = world.root_admin.token
 
@@ -65,6 +69,25 @@ async def test_every_way_of_sending_a_batch_records_it_alike(
     # 6 records of 10 MB at 0.05.
     balance = await gql.data(BALANCE, {"id": priced.customer_id}, token=root)
     assert balance["node"]["account"]["balance"]["amount"] == "-3.00"
+    # The audit log keeps a variable's input as it was coerced, however it was read (and a
+    # literal as it was written).
+    async with db.read() as session:
+        kept = await session.scalars(
+            sa.select(AuditEvent.details)
+            .where(AuditEvent.action == "recordUsage")
+            .order_by(AuditEvent.id)
+        )
+        first_records = [json.loads(details or "")["records"][0] for details in kept][:2]
+    assert first_records == [
+        {
+            "endpointId": priced.endpoint_id,
+            "eventId": f"{name}-0",
+            "kind": "DATA",
+            "occurredAt": "2026-11-15 12:00:00+00:00",
+            "quantity": "10",
+        }
+        for name in ("list", "input")
+    ]
 
 
 async def test_a_batch_the_parser_declines_is_answered_as_graphql_core_answers_it(

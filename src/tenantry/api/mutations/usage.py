@@ -3,7 +3,7 @@
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 import strawberry
 from strawberry.types.arguments import InputContext
@@ -12,7 +12,7 @@ from strawberry.types.base import get_object_definition
 from tenantry.api.errors import UserError
 from tenantry.api.info import Info
 from tenantry.api.mutations.runner import mutate
-from tenantry.api.mutations.usage_records import ParsedRecords, to_new_records
+from tenantry.api.mutations.usage_records import to_new_records
 from tenantry.api.roles import requires
 from tenantry.auth.principal import Principal
 from tenantry.tariffs.models import UsageKind
@@ -41,15 +41,11 @@ class RecordUsageInput:
 
 
 def _record_usage_input(
-    cls: type[RecordUsageInput], value: Mapping[str, Any], context: InputContext
+    cls: type[RecordUsageInput], value: Mapping[str, Any], _context: InputContext
 ) -> RecordUsageInput:
-    """Records parsed ahead (usage_records.py) are taken as they are; others (written in the
-    document, or declined there) are converted by Strawberry, one input object each."""
-    records = value["records"]
-    if not isinstance(records, ParsedRecords):
-        converted = context.convert(records, list[UsageRecordInput], "records")
-        records = to_new_records(cast("list[UsageRecordInput]", converted))
-    return cls(records=records)
+    """The records straight from their coerced values: no input object each (see
+    usage_records.py; a batch parsed there and one coerced by graphql-core look alike)."""
+    return cls(records=to_new_records(value["records"]))
 
 
 get_object_definition(RecordUsageInput, strict=True).from_input = _record_usage_input
