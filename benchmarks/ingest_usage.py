@@ -49,7 +49,7 @@ from tenantry.tenants import service as tenants
 from tenantry.tenants.models import SubscriptionType
 from tenantry.tenants.service import NewSubTenant, TenantChanges
 
-TREE = "tenantry_bench_ingest_tree"
+DATABASE = "tenantry_bench_ingest"  # --database; its tree's template is DATABASE + "_tree"
 RESELLERS, SUBS, LEAVES = 12, 12, 14  # 12 + 144 + 2,016 tenants under the root
 CUSTOMERS, ENDPOINTS_PER_CUSTOMER = 3_000, 3
 RATES = [
@@ -165,19 +165,20 @@ async def build_feed_tree(db: Database) -> None:
                     endpoint_ids.append(endpoint.id)
 
 
-async def tree_database(rebuild: bool) -> tuple[str, str, list[int], int]:
+async def tree_database(name: str, rebuild: bool) -> tuple[str, str, list[int], int]:
     """A fresh copy of the tree (built once, in about ten minutes, then kept as a template
     database): its URL, a platform admin's token, the endpoint ids, the number of tenants."""
-    if rebuild or not await database_exists(TREE):
+    tree = f"{name}_tree"
+    if rebuild or not await database_exists(tree):
         started = time.perf_counter()
-        db = Database.connect(await fresh_database(f"{TREE}_building"), pool_size=2)
+        db = Database.connect(await fresh_database(f"{tree}_building"), pool_size=2)
         try:
             await build_feed_tree(db)
         finally:
             await db.dispose()
-        await rename_database(f"{TREE}_building", TREE)
+        await rename_database(f"{tree}_building", tree)
         print(f"tree built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    url = await fresh_database("tenantry_bench_ingest", template=TREE)
+    url = await fresh_database(name, template=tree)
     db = Database.connect(url, pool_size=2)
     try:
         async with db.write() as session:
@@ -304,9 +305,10 @@ async def main() -> None:
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--profile", action="store_true", help="cProfile the server")
     parser.add_argument("--rebuild", action="store_true", help="build the tree anew")
+    parser.add_argument("--database", default=DATABASE, help="the run's database name")
     args = parser.parse_args()
 
-    url, token, endpoint_ids, tenant_count = await tree_database(args.rebuild)
+    url, token, endpoint_ids, tenant_count = await tree_database(args.database, args.rebuild)
     count = args.batches * args.batch
     end = datetime.now(UTC).replace(microsecond=0)
     plain_seconds = await plain_insert(

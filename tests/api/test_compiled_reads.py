@@ -285,7 +285,8 @@ async def _usage(db: Database, tenant: Tenant, spec: TenantSpec) -> None:
             # As ingestion stores them: in their month's partition, and in the daily rollups.
             await usage_repo.ensure_partitions(session, [r.occurred_at for r in records])
             new_ids = await usage_repo.insert_records(session, records)
-            await add_to_rollups(session, list(new_ids.values()))
+            occurred = [r.occurred_at for r in records]
+            await add_to_rollups(session, list(new_ids.values()), (min(occurred), max(occurred)))
 
 
 async def _limits(db: Database, tenant: Tenant, spec: TenantSpec) -> None:

@@ -12,6 +12,7 @@ from tenantry.api.compiler.executor import ReadCompiler
 from tenantry.api.compiler.extension import compiled_reads
 from tenantry.api.errors import ClientError, log_unexpected
 from tenantry.api.fast_reads import FastReads
+from tenantry.api.fast_variables import executor_with
 from tenantry.api.info import Info
 from tenantry.api.limits import schema_extensions
 from tenantry.api.mutations.catalog import CatalogMutations
@@ -24,6 +25,7 @@ from tenantry.api.mutations.partners import PartnerMutations
 from tenantry.api.mutations.reports import ReportMutations
 from tenantry.api.mutations.tenants import TenantMutations
 from tenantry.api.mutations.usage import UsageMutations
+from tenantry.api.mutations.usage_records import VARIABLE_PARSERS
 from tenantry.api.mutations.users import UserMutations
 from tenantry.api.node import resolve_node, resolve_nodes
 from tenantry.api.observe import NoteOperation
@@ -202,6 +204,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             compiled_reads(compiler, fast_reads.remember),
         ],
         scalar_overrides=SCALAR_OVERRIDES,
+        execution_context_class=executor_with(VARIABLE_PARSERS),
     )
     schema.fast_reads = fast_reads
     return schema

@@ -5,6 +5,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -14,8 +15,9 @@ from sqlalchemy.orm import InstrumentedAttribute
 from tenantry.core.pagination import Page, PageRequest
 from tenantry.customers.models import Customer, Endpoint
 from tenantry.db.paging import any_of
-from tenantry.tariffs.models import UsageKind
-from tenantry.usage import queries
+from tenantry.tariffs.models import UNITS_PER_PRICE, TariffRate, TariffVersion, UsageKind
+from tenantry.tariffs.repository import version_spans
+from tenantry.usage import queries, rating_sql
 from tenantry.usage.models import UsageRecord
 
 
@@ -42,6 +44,95 @@ async def rating_targets(
         .where(any_of(Endpoint.id, endpoint_ids))
     )
     return {row[0]: RatingTarget(*row) for row in (await session.execute(stmt)).all()}
+
+
+def _unnest(name: str, columns: dict[str, tuple[list[Any], Any]]) -> Any:
+    """Arrays as a table (one bound array per column), rows numbered from 1 in ``n``."""
+    arrays = [sa.bindparam(f"{name}_{c}", v, type_=ARRAY(t)) for c, (v, t) in columns.items()]
+    return (
+        sa.func.unnest(*arrays)
+        .table_valued(*columns, with_ordinality="n")
+        .render_derived(name=name, with_types=False)
+    )
+
+
+class Usage(Protocol):
+    """What rating a record reads: where, what, how much, when."""
+
+    @property
+    def endpoint_id(self) -> int: ...
+    @property
+    def kind(self) -> UsageKind: ...
+    @property
+    def quantity(self) -> Decimal: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+
+
+async def charges_in_force(
+    session: AsyncSession,
+    records: Sequence[Usage],
+    tariffs: dict[int, list[int | None]],
+) -> list[list[Decimal]]:
+    """Each record's charge at each level (``tariffs``: per endpoint, the tariff each level
+    pays by, None where it pays nothing), in one statement: the rates of the version in
+    force when it occurred (``version_spans``), priced by ``rating_sql.charge_millionths``
+    (``rating.charge`` exactly: half-up at 6 places, once). A level whose tariff does not
+    price the kind is free. In the records' order."""
+    if not records:
+        return []
+    batch = _unnest(
+        "batch",
+        {
+            "endpoint_id": ([r.endpoint_id for r in records], sa.BigInteger),
+            "kind": ([r.kind.value for r in records], sa.String),
+            "quantity": ([r.quantity for r in records], sa.Numeric),
+            "at": ([r.occurred_at for r in records], sa.DateTime(True)),
+        },
+    )
+    lines = [(e, n, t) for e, levels in tariffs.items() for n, t in enumerate(levels)]
+    level = _unnest(
+        "level",
+        {
+            "endpoint_id": ([e for e, _, _ in lines], sa.BigInteger),
+            "level": ([n for _, n, _ in lines], sa.Integer),
+            "tariff_id": ([t for _, _, t in lines], sa.BigInteger),
+        },
+    )
+    spans = version_spans(any_of(TariffVersion.tariff_id, {t for *_, t in lines if t}))
+    units = sa.case({k.value: u for k, u in UNITS_PER_PRICE.items()}, value=batch.c.kind)
+    rate = TariffRate.__table__.c
+    millionths = rating_sql.charge_millionths(
+        rating_sql.millionths(batch.c.quantity),
+        rating_sql.millionths(rate.unit_price),
+        rating_sql.millionths(rate.increment),
+        rating_sql.millionths(rate.minimum),
+        units,
+    )
+    amount = sa.func.coalesce(millionths, 0) * sa.literal(Decimal("0.000001"), sa.Numeric)
+    stmt = (
+        sa.select(sa.func.array_agg(amount).aggregate_order_by(level.c.level))
+        .select_from(batch)
+        .join(level, level.c.endpoint_id == batch.c.endpoint_id)
+        .outerjoin(
+            spans,
+            sa.and_(
+                spans.c.tariff_id == level.c.tariff_id,
+                spans.c.starts <= batch.c.at,
+                batch.c.at < spans.c.ends,
+            ),
+        )
+        .outerjoin(
+            TariffRate,
+            sa.and_(
+                TariffRate.version_id == spans.c.id,
+                sa.cast(TariffRate.kind, sa.String) == batch.c.kind,
+            ),
+        )
+        .group_by(batch.c.n)
+        .order_by(batch.c.n)
+    )
+    return [list(charges) for charges in (await session.scalars(stmt)).all()]
 
 
 # Charges differ in length per record (one per level), and unnest flattens arrays of

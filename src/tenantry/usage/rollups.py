@@ -106,10 +106,18 @@ def _insert(contributions: sa.Select[Any], *, add: bool) -> sa.Executable:
     )
 
 
-async def add_to_rollups(session: AsyncSession, record_ids: Sequence[int]) -> None:
-    """Add records just inserted (never ones counted already) to every level's rollup."""
+async def add_to_rollups(
+    session: AsyncSession, record_ids: Sequence[int], occurred: tuple[datetime, datetime]
+) -> None:
+    """Add records just inserted (never ones counted already) to every level's rollup.
+
+    ``occurred``: the first and last instant they occurred at, so that only their months'
+    partitions are searched for them (by id alone, every partition's key is probed)."""
     if record_ids:
-        records = UsageRecord.id == sa.any_(_ids(record_ids))
+        records = sa.and_(
+            UsageRecord.id == sa.any_(_ids(record_ids)),
+            UsageRecord.occurred_at.between(*occurred),
+        )
         await session.execute(_insert(_contributions(records, None), add=True))
 
 

@@ -22,11 +22,10 @@ from tenantry.ledger.limits import (
 from tenantry.ledger.models import TransactionKind
 from tenantry.ledger.money import fits_ledger
 from tenantry.tariffs import repository as tariffs_repo
-from tenantry.tariffs.models import TariffRate, UsageKind
+from tenantry.tariffs.models import UsageKind
 from tenantry.tenants import repository as tenants_repo
 from tenantry.usage import repository as repo
 from tenantry.usage.cascade import Cascade, Level
-from tenantry.usage.rating import charge
 from tenantry.usage.rollups import add_to_rollups
 
 MAX_BATCH = 10_000
@@ -114,8 +113,8 @@ async def record_usage(
     unique = sorted({r.event_id: r for r in reversed(records)}.values(), key=lambda r: r.event_id)
     if not unique:
         return IngestResult(accepted=0, duplicates=len(records))
-    rater = await _Rater.load(session, targets, unique)
-    rows = [rater.rate(r) for r in unique]
+    rater = await _Rater.load(session, targets)
+    rows = await rater.rate(session, unique)
     index = {r.event_id: i for i, r in reversed(list(enumerate(records)))}
     _refuse(
         (index[row.event_id], "quantity")
@@ -124,7 +123,8 @@ async def record_usage(
     )
     await repo.ensure_partitions(session, (row.occurred_at for row in rows))
     new_ids = await repo.insert_records(session, rows)
-    await add_to_rollups(session, list(new_ids.values()))
+    occurred = [row.occurred_at for row in rows]
+    await add_to_rollups(session, list(new_ids.values()), (min(occurred), max(occurred)))
     accepted = sorted(
         (row for row in rows if row.event_id in new_ids), key=lambda row: index[row.event_id]
     )
@@ -141,7 +141,8 @@ async def record_usage(
             )
         }
         balances = {account_id: account.balance for account_id, account in locked.items()}
-        _refuse((index[row.event_id], None) for row in rater.past_bound(accepted, balances))
+        if not rater.within_bounds(legs, balances):
+            _refuse((index[row.event_id], None) for row in rater.past_bound(accepted, balances))
         await ledger.post_transfer(
             session,
             tenant_id=principal.tenant_id,
@@ -174,36 +175,15 @@ class _Rater:
     """Everything rating a batch needs, loaded in a few statements up front."""
 
     cascade: Cascade
-    # Per (tariff, instant a record occurred): the rates of the version in force then.
-    rates: dict[tuple[int, datetime], tariffs_repo.RatesByKind]
     _levels: dict[int, list[Level]] = field(default_factory=dict)
 
     @classmethod
-    async def load(
-        cls,
-        session: AsyncSession,
-        targets: dict[int, repo.RatingTarget],
-        records: Sequence[NewUsageRecord],
-    ) -> "_Rater":
+    async def load(cls, session: AsyncSession, targets: dict[int, repo.RatingTarget]) -> "_Rater":
         cascade = await Cascade.of(session, targets)
         # Before the versions are read: a revision being written is waited for, and none
         # starts until this batch commits, so a record sees all of a revision or none of it.
         await tariffs_repo.lock_for_rating(session, cascade.tariff_ids())
-        rates = await tariffs_repo.rates_in_force(
-            session,
-            (
-                (level.tariff_id, record.occurred_at)
-                for record in records
-                for level in cascade.levels(record.endpoint_id)
-                if level.tariff_id is not None
-            ),
-        )
-        return cls(cascade, rates)
-
-    def _rate_of(self, tariff_id: int | None, new: NewUsageRecord) -> TariffRate | None:
-        if tariff_id is None:
-            return None
-        return self.rates.get((tariff_id, new.occurred_at), {}).get(new.kind)
+        return cls(cascade)
 
     def levels(self, endpoint_id: int) -> list[Level]:
         """The endpoint's levels, worked out once per batch."""
@@ -212,24 +192,50 @@ class _Rater:
             levels = self._levels[endpoint_id] = self.cascade.levels(endpoint_id)
         return levels
 
-    def rate(self, new: NewUsageRecord) -> repo.RatedRecord:
-        target = self.cascade.targets[new.endpoint_id]
-        tenant = self.cascade.tenants[target.tenant_id]
-        charges = [
-            charge(new.quantity, self._rate_of(level.tariff_id, new))
-            for level in self.levels(new.endpoint_id)
-        ]
-        return repo.RatedRecord(
-            tenant_id=tenant.id,
-            customer_id=target.customer_id,
-            endpoint_id=new.endpoint_id,
-            kind=new.kind,
-            quantity=new.quantity,
-            depth=tenant.depth,
-            charges=charges,
-            occurred_at=new.occurred_at,
-            event_id=new.event_id,
-        )
+    async def rate(
+        self, session: AsyncSession, records: Sequence[NewUsageRecord]
+    ) -> list[repo.RatedRecord]:
+        """The records with their charges at every level, priced in one statement."""
+        tariffs = {
+            endpoint_id: [level.tariff_id for level in self.levels(endpoint_id)]
+            for endpoint_id in {r.endpoint_id for r in records}
+        }
+        charges = await repo.charges_in_force(session, records, tariffs)
+        targets, tenants = self.cascade.targets, self.cascade.tenants
+        rows = []
+        for new, amounts in zip(records, charges, strict=True):
+            target = targets[new.endpoint_id]
+            rows.append(
+                repo.RatedRecord(
+                    tenant_id=target.tenant_id,
+                    customer_id=target.customer_id,
+                    endpoint_id=new.endpoint_id,
+                    kind=new.kind,
+                    quantity=new.quantity,
+                    depth=tenants[target.tenant_id].depth,
+                    charges=amounts,
+                    occurred_at=new.occurred_at,
+                    event_id=new.event_id,
+                )
+            )
+        return rows
+
+    @staticmethod
+    def within_bounds(legs: list[ledger.Leg], balances: dict[int, Decimal | None]) -> bool:
+        """Whether no order of the batch's charges can carry an account past MAX_BALANCE:
+        a balance between its start plus everything the account pays and its start plus
+        everything it earns stays there, whichever record comes first. Then the record by
+        record check (``past_bound``) has nothing to find."""
+        low: dict[int, Decimal] = defaultdict(Decimal)
+        high: dict[int, Decimal] = defaultdict(Decimal)
+        for leg in legs:
+            (low if leg.amount < 0 else high)[leg.account_id] += leg.amount
+        for account_id in low.keys() | high.keys():
+            start = balances.get(account_id) or Decimal(0)
+            for end in (start + low[account_id], start + high[account_id]):
+                if passes_balance_bound(start, end) or abs(end) > MAX_BALANCE:
+                    return False
+        return True
 
     def past_bound(
         self, records: list[repo.RatedRecord], balances: dict[int, Decimal | None]

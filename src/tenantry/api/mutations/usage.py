@@ -1,14 +1,18 @@
 """Usage ingestion (platform admins)."""
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import strawberry
+from strawberry.types.arguments import InputContext
+from strawberry.types.base import get_object_definition
 
 from tenantry.api.errors import USER_ERRORS, UserError
 from tenantry.api.info import Info
 from tenantry.api.mutations.runner import Input, mutate
-from tenantry.api.relay import decode_id
+from tenantry.api.mutations.usage_records import to_new_records
 from tenantry.api.roles import requires
 from tenantry.auth.principal import Principal
 from tenantry.tariffs.models import UsageKind
@@ -35,7 +39,20 @@ class UsageRecordInput:
 
 @strawberry.input(description="A batch of usage records.")
 class RecordUsageInput:
-    records: list[UsageRecordInput] = strawberry.field(description="At most 10,000 per call.")
+    records: list[NewUsageRecord] = strawberry.field(
+        graphql_type=list[UsageRecordInput], description="At most 10,000 per call."
+    )
+
+
+def _record_usage_input(
+    cls: type[RecordUsageInput], value: Mapping[str, Any], _context: InputContext
+) -> RecordUsageInput:
+    """The records straight from their coerced values: no input object each (see
+    usage_records.py; a batch parsed there and one coerced by graphql-core look alike)."""
+    return cls(records=to_new_records(value["records"]))
+
+
+get_object_definition(RecordUsageInput, strict=True).from_input = _record_usage_input
 
 
 @strawberry.type(
@@ -60,12 +77,7 @@ class UsageMutations:
         metadata=requires(Principal.require_platform_admin),
     )
     async def record_usage(self, info: Info, input: Input[RecordUsageInput]) -> RecordUsagePayload:
-        records = [
-            NewUsageRecord(
-                r.event_id, decode_id(r.endpoint_id, "Endpoint"), r.kind, r.quantity, r.occurred_at
-            )
-            for r in input.records
-        ]
+        records = input.records
 
         def success(result: IngestResult) -> RecordUsagePayload:
             return RecordUsagePayload(accepted=result.accepted, duplicates=result.duplicates)
