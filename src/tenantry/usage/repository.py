@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from tenantry.auth.scope import Scope
 from tenantry.core.pagination import Page, PageRequest
 from tenantry.customers.models import Customer, Endpoint
 from tenantry.db.paging import any_of
@@ -222,12 +223,28 @@ async def totals(
     }
 
 
-def records_with_cost(owner: UsageOwner, window: Window) -> sa.Subquery:
+def record_filter(scope: Scope) -> sa.ColumnElement[bool]:
+    """Filter on usage records: those of endpoints the scope sees (a record is its
+    endpoint's tenant's). A tenant's subtree may hold managed tenants, whose workspace
+    (endpoints, and so their rows) is theirs, even where their usage is billed above."""
+    return scope.owned_by_visible_tenant(UsageRecord.tenant_id)
+
+
+def records_with_cost(
+    owner: UsageOwner, window: Window, visible: sa.ColumnElement[bool] | None = None
+) -> sa.Subquery:
     """The owner's records in the window (``endpoint_id``, ``kind``, ``quantity``,
-    ``cost``: what the owner paid for each), for per-endpoint sums (reads and reports)."""
+    ``cost``: what the owner paid for each), for per-endpoint sums (reads and reports);
+    ``visible``: only those a reader may see (``record_filter``)."""
     depth = owner.depth if owner.kind == "tenant" else None
     return queries.rated_records(
-        owner.kind, owner.id, depth, subtree=owner.subtree, since=window.since, until=window.until
+        owner.kind,
+        owner.id,
+        depth,
+        subtree=owner.subtree,
+        since=window.since,
+        until=window.until,
+        visible=visible,
     )
 
 
@@ -247,12 +264,12 @@ def row_key(row: EndpointUsageRow) -> int:
 
 
 async def endpoint_rows(
-    session: AsyncSession, owner: UsageOwner, window: Window, page: PageRequest
+    session: AsyncSession, scope: Scope, owner: UsageOwner, window: Window, page: PageRequest
 ) -> Page[EndpointUsageRow]:
-    """Usage per endpoint and kind with what the owner paid for it, keyset-paged by ``row_key``."""
-    stmt = queries.endpoint_rows(
-        records_with_cost(owner, window), after=page.after, limit=page.first + 1
-    )
+    """Usage per endpoint and kind with what the owner paid for it, keyset-paged by
+    ``row_key``: of the endpoints the scope sees."""
+    rated = records_with_cost(owner, window, record_filter(scope))
+    stmt = queries.endpoint_rows(rated, after=page.after, limit=page.first + 1)
     rows = [
         EndpointUsageRow(e, str(k), q, c) for e, k, q, c, _ in (await session.execute(stmt)).all()
     ]

@@ -94,7 +94,9 @@ class UsageSummary:
     ) -> EndpointUsageConnection:
         request = page_request(info.context.settings, first, after)
         async with info.context.db.read() as session:
-            page = await repo.endpoint_rows(session, self._owner, self._window, request)
+            page = await repo.endpoint_rows(
+                session, info.context.actor.scope, self._owner, self._window, request
+            )
         edges = [
             EndpointUsageEdge(
                 cursor=encode_cursor(row_key(r)),

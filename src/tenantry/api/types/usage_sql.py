@@ -15,6 +15,7 @@ from tenantry.api.compiler.sql import Build, FieldSQL, cursor, fixed_object
 from tenantry.settings import Settings
 from tenantry.tariffs.models import UsageKind
 from tenantry.usage import queries
+from tenantry.usage import repository as usage_repo
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,13 @@ def _endpoints(b: Build, s: Summary, f: PlannedField) -> sa.ColumnElement[Any]:
     since, until = b.param(s.field, "from"), b.param(s.field, "to")
     depth = s.depth if s.kind == "tenant" else None
     rated = queries.rated_records(
-        s.kind, s.owner_id, depth, subtree=s.subtree, since=since, until=until
+        s.kind,
+        s.owner_id,
+        depth,
+        subtree=s.subtree,
+        since=since,
+        until=until,
+        visible=usage_repo.record_filter(b.scope),
     )
     rows = queries.endpoint_rows(rated, after=b.param(f, "after"), limit=first + 1).subquery()
     on_page = sa.func.row_number().over(order_by=rows.c.key) <= first
