@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import array as pg_array
 
 from tenantry.api.compiler import arguments
 from tenantry.api.compiler.planner import Bound, PlannedField
-from tenantry.api.compiler.sql import Build, FieldSQL, cursor, fixed_object
+from tenantry.api.compiler.sql import Build, FieldSQL, cursor, fixed_object, plain
 from tenantry.settings import Settings
 from tenantry.tariffs.models import UsageKind
 from tenantry.usage import queries
@@ -46,11 +46,6 @@ def window_arguments(args: Mapping[str, Any], settings: Settings) -> Bound:
 
 def summary(b: Build, source: Summary, f: PlannedField) -> sa.ColumnElement[Any]:
     return b.object("UsageSummary", source, f.children)
-
-
-def _quantity(value: Any) -> sa.ColumnElement[str]:
-    """``core.decimals.plain`` as the Decimal scalar writes it."""
-    return sa.cast(sa.func.trim_scale(value), sa.Text)
 
 
 def _money(b: Build, amount: Any, currency: Any, f: PlannedField) -> sa.ColumnElement[Any]:
@@ -138,7 +133,7 @@ def _endpoint(b: Build, row: tuple[Any, Any], f: PlannedField) -> sa.ColumnEleme
 # The source of a UsageTotal or an EndpointUsage: (the sums' columns, currency).
 USAGE_TOTAL: dict[str, FieldSQL] = {
     "kind": FieldSQL(lambda b, r, f: r[0].kind),
-    "quantity": FieldSQL(lambda b, r, f: _quantity(r[0].quantity)),
+    "quantity": FieldSQL(lambda b, r, f: plain(r[0].quantity)),
     "cost": FieldSQL(lambda b, r, f: _money(b, r[0].cost, r[1], f)),
     "revenue": FieldSQL(lambda b, r, f: _money(b, r[0].revenue, r[1], f)),
 }
