@@ -73,7 +73,8 @@ class Paths:
 
     async def page(self, kind: str, parent: str, token: str, **arguments: Any) -> dict[str, Any]:
         """The page on the resolver path; the compiled path must give the same answer, from
-        SQL except for what it does not compile (versions; ``first`` with ``last``)."""
+        SQL except for what it does not compile (versions read backwards; ``first`` with
+        ``last``)."""
         variables = {"id": parent, **arguments}
         answers = []
         for client in (self.compiled, self.resolver):
@@ -82,7 +83,9 @@ class Paths:
         (compiled_path, compiled), (_, resolver) = answers
         assert compiled == resolver, (kind, arguments)
         both = arguments.get("first") is not None and arguments.get("last") is not None
-        assert compiled_path == ("resolver" if kind == "versions" or both else "compiled")
+        backwards = arguments.get("last") is not None or arguments.get("before") is not None
+        falls_back = both or (kind == "versions" and backwards)
+        assert compiled_path == ("resolver" if falls_back else "compiled")
         assert "errors" not in resolver, resolver["errors"]
         page: dict[str, Any] = resolver["data"]["node"]["list"]
         return page

@@ -294,6 +294,45 @@ async def tariffs_of_the_parent_and_siblings(gql: GraphQLClient, db: Database, w
     }
 
 
+@check
+async def reports_versions_and_logs(gql: GraphQLClient, db: Database, w: World) -> None:
+    """a1 reads its sub-tenant's reports, tariff versions and audit log, not its cousin's."""
+    root = w.root_admin.token
+    made = {}
+    for tenant in (w.a1x, w.b1):
+        tariff = await create_tariff(gql, root, tenant.id, [{"kind": "DATA", "unitPrice": "1"}])
+        report = await gql.data(
+            'mutation($t: ID!) { requestUsageReport(input: {tenantId: $t, from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z"}) { report { id } } }',
+            {"t": gid("Tenant", tenant.id)},
+            token=root,
+        )
+        versions = await gql.data(
+            "query($t: ID!) { node(id: $t) { ... on Tariff { versions { edges { node { id } } } } } }",
+            {"t": tariff},
+            token=root,
+        )
+        made[tenant.moniker] = {
+            "report": report["requestUsageReport"]["report"]["id"],
+            "tariff": tariff,
+            "version": versions["node"]["versions"]["edges"][0]["node"]["id"],
+            "tenant": gid("Tenant", tenant.id),
+        }
+    q = """query($report: ID!, $tariff: ID!, $version: ID!, $tenant: ID!) {
+      report: node(id: $report) { id }
+      version: node(id: $version) { id }
+      tariff: node(id: $tariff) { ... on Tariff { versions { totalCount edges { node { id } } } } }
+      tenant(id: $tenant) { reports { totalCount } auditEvents { totalCount } } }"""
+    cousin = await gql.data(q, made["b1"], token=w.a1_admin.token)
+    assert cousin == {"report": None, "version": None, "tariff": None, "tenant": None}
+    own = made["a1x"]
+    mine = await gql.data(q, own, token=w.a1_admin.token)
+    assert mine["report"] == {"id": own["report"]}
+    assert mine["version"] == {"id": own["version"]}
+    assert mine["tariff"]["versions"]["edges"] == [{"node": {"id": own["version"]}}]
+    assert mine["tenant"]["reports"] == {"totalCount": 1}
+    assert mine["tenant"]["auditEvents"]["totalCount"] > 0
+
+
 @pytest.mark.parametrize("run", CHECKS, ids=[c.__name__ for c in CHECKS])
 async def test_isolation(run: Check, gql: GraphQLClient, db: Database, world: World) -> None:
     await run(gql, db, world)
@@ -321,6 +360,7 @@ COMPILED_CHECKS = [
     node_and_nodes,
     tenants_list,
     parent_only_when_visible,
+    reports_versions_and_logs,
 ]
 
 

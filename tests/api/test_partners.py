@@ -1,10 +1,29 @@
 """Partners and managed tenants: flags, catalogs, locked inheritance, the billing face."""
 
-from tests.fixtures.graphql import GraphQLClient
-from tests.fixtures.money import codes, set_tenant
+from typing import Any
+
+import procrastinate
+import pytest
+
+from tenantry.app import create_app
+from tenantry.db.engine import Database
+from tenantry.settings import Settings
+from tenantry.tenants.models import Tenant
+from tests.fixtures.factories import Actor
+from tests.fixtures.graphql import GraphQLClient, client_of
+from tests.fixtures.money import (
+    RECORD,
+    codes,
+    create_customer,
+    create_endpoint,
+    create_operator,
+    only,
+    record,
+    set_tenant,
+)
 from tests.fixtures.partners import CREATE_MANAGED, PartnerWorld, mutate
 from tests.fixtures.world import World
-from tests.ids import gid
+from tests.ids import gid, pk_of
 
 SET_PARTNER = "mutation($t: ID!, $on: Boolean!) { setPartner(input: {tenantId: $t, isPartner: $on}) { tenant { isPartner } userErrors { field code } } }"
 SET_PARTNER_WITH_ENTITY = "mutation($t: ID!, $e: ID!) { setPartner(input: {tenantId: $t, isPartner: true, billingEntityId: $e}) { tenant { isPartner billingEntity { code } } userErrors { field code } } }"
@@ -368,3 +387,58 @@ async def test_managed_tenants_currency_and_billing_entity_are_locked_and_from_t
     assert {s["name"]: s["source"] for s in by_partner["tenant"]["settingSources"]}["currency"] == {
         "moniker": "p"
     }
+
+
+GRANT = "mutation($t: ID!, $o: ID!) { grantSponsorOperators(input: {tenantId: $t, sponsorOperatorIds: [$o]}) { userErrors { code } } }"
+USAGE_ROWS = """query($id: ID!) { tenant(id: $id) {
+  usage(from: "2026-11-01T00:00:00Z", to: "2026-12-01T00:00:00Z", includeDescendants: true) {
+    totals { kind quantity } endpoints { edges { node { kind quantity endpoint { id } } } } } } }"""
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+async def test_usage_rows_list_only_endpoints_the_caller_sees(
+    gql: GraphQLClient,
+    db: Database,
+    jobs: procrastinate.App,
+    database_url: str,
+    partners: PartnerWorld,
+    compiled: bool,
+) -> None:
+    """Usage of a subtree with a managed tenant in it: the totals count its usage (the
+    money is the caller's), the rows show its endpoints only to those who see them."""
+    root = partners.world.root_admin.token
+    operator = await create_operator(gql, root, "Op")
+    # Granted down the path to the managed tenant (a grant needs the parent's).
+    for tenant in (partners.reseller, partners.partner):
+        only(await gql.data(GRANT, {"t": gid("Tenant", tenant.id), "o": operator}, token=root))
+    only(await gql.data(GRANT, {"t": partners.managed_id, "o": operator}, token=root))
+    customer = (await create_customer(gql, root, pk_of(partners.managed_id)))["customer"]
+    endpoint = (await create_endpoint(gql, root, customer["id"], operator))["endpoint"]["id"]
+    recorded = await gql.data(RECORD, {"r": [record(endpoint, "m1", "2.5")]}, token=root)
+    assert recorded["recordUsage"]["userErrors"] == []
+    settings = Settings(database_url=database_url, compiled_reads=compiled)
+    async with client_of(create_app(settings, db=db, jobs=jobs)) as client:
+
+        async def rows(actor: Actor, tenant: Tenant) -> dict[str, Any]:
+            variables = {"id": gid("Tenant", tenant.id)}
+            usage: dict[str, Any] = (await client.data(USAGE_ROWS, variables, token=actor.token))[
+                "tenant"
+            ]["usage"]
+            return usage
+
+        row = {"node": {"kind": "DATA", "quantity": "2.5", "endpoint": {"id": endpoint}}}
+        totals = [{"kind": "DATA", "quantity": "2.5"}]
+        everything = {"totals": totals, "endpoints": {"edges": [row]}}
+        assert await rows(partners.world.root_admin, partners.reseller) == everything
+        assert await rows(partners.partner_admin, partners.partner) == {
+            "totals": totals,
+            "endpoints": {"edges": []},
+        }
+        assert await rows(partners.reseller_admin, partners.reseller) == {
+            "totals": totals,
+            "endpoints": {"edges": []},
+        }
+        await set_tenant(
+            gql, partners.managed_admin.token, pk_of(partners.managed_id), partnerAccess=True
+        )
+        assert await rows(partners.partner_admin, partners.partner) == everything

@@ -12,8 +12,11 @@ from tenantry.api.compiler.sql import Build, FieldSQL, connection
 from tenantry.api.node import NODE_RESOLVERS
 from tenantry.api.relay import UNKNOWN_ID, decode_id
 from tenantry.api.types.account_sql import by as account_by
-from tenantry.api.types.catalog_sql import tariff_by
+from tenantry.api.types.account_sql import posting_by
+from tenantry.api.types.catalog_sql import operator_by, tariff_by, version_by
 from tenantry.api.types.customer_sql import customer_by, endpoint_by
+from tenantry.api.types.partner_sql import billing_entity_by, invoice_by, plan_by
+from tenantry.api.types.report_sql import report_by
 from tenantry.api.types.tenant_sql import by as tenant_by
 from tenantry.api.types.user_sql import user_by
 from tenantry.settings import Settings
@@ -61,6 +64,13 @@ NODE_TYPES = {
     "Endpoint": endpoint_by,
     "User": user_by,
     "Tariff": tariff_by,
+    "AccountTransaction": posting_by,
+    "SponsorOperator": operator_by,
+    "TariffVersion": version_by,
+    "UsageReport": report_by,
+    "Invoice": invoice_by,
+    "Plan": plan_by,
+    "BillingEntity": billing_entity_by,
 }
 
 

@@ -36,9 +36,14 @@ class Principal:
         """Only the partner's own admins see (and use) its managed tenants."""
         return self.is_partner and self.tenant_id == partner_id and self.role is Role.ADMIN
 
+    @property
+    def reads_audit_logs(self) -> bool:
+        """Admins read the logs of the workspaces they see (``reads_audit_log_of``)."""
+        return self.role is Role.ADMIN
+
     def reads_audit_log_of(self, tenant: Tenant) -> bool:
         """A tenant's log is for the admins of that tenant and of the tenants above it."""
-        return self.role is Role.ADMIN and self.scope.sees_workspace_of(tenant)
+        return self.reads_audit_logs and self.scope.sees_workspace_of(tenant)
 
     def require_admin(self) -> None:
         if self.role is not Role.ADMIN:

@@ -275,12 +275,17 @@ async def tenant_accounts(
     return list((await session.scalars(stmt)).all())
 
 
-async def postings_by_ids(session: AsyncSession, scope: Scope, ids: Sequence[int]) -> list[Posting]:
-    stmt = sa.select(Posting).where(
-        any_of(Posting.id, ids),
+def posting_filter(scope: Scope) -> sa.ColumnElement[bool]:
+    """Filter on postings read by id (both read paths): those of tenants in scope, never a
+    system account's."""
+    return sa.and_(
         scope.owned_by_visible_tenant(Posting.tenant_id),
         Posting.account_id.not_in(_system_account_ids()),
     )
+
+
+async def postings_by_ids(session: AsyncSession, scope: Scope, ids: Sequence[int]) -> list[Posting]:
+    stmt = sa.select(Posting).where(any_of(Posting.id, ids), posting_filter(scope))
     return list((await session.scalars(stmt)).all())
 
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from tenantry.db.paging import any_of
 from tenantry.operators.models import SponsorOperator, SponsorOperatorGrant
@@ -74,3 +75,30 @@ async def lineage(
     for tenant_id, operator_id in rows.all():
         grants[tenant_id].add(operator_id)
     return tenants, grants
+
+
+def available_filter(path: sa.ColumnElement[list[int]]) -> sa.ColumnElement[bool]:
+    """Filter on ``sponsor_operators``: those available to the tenant at the end of ``path``
+    (its ids, root first), as ``service.effective_operator_ids`` derives them: its grants,
+    and its parent's available ones while it inherits, up to the root, which has all.
+
+    Going up from the tenant, inheritance stops at the last tenant on the path (not the
+    root) that does not inherit: the grants from there down are what it has; when no
+    tenant stops it, it reaches the root's whole catalog."""
+    on_path = sa.func.unnest(path).table_valued("id", with_ordinality="n").render_derived()
+    tenant = aliased(Tenant)
+    stop = (
+        sa.select(sa.func.max(on_path.c.n))
+        .select_from(on_path.join(tenant, tenant.id == on_path.c.id))
+        .where(tenant.parent_id.is_not(None), tenant.inherit_sponsor_operators.is_(False))
+        .scalar_subquery()
+    )
+    below = sa.func.unnest(path).table_valued("id", with_ordinality="n").render_derived()
+    grant = aliased(SponsorOperatorGrant)
+    granted = (
+        sa.select(grant.tenant_id)
+        .select_from(below.join(grant, grant.tenant_id == below.c.id))
+        .where(grant.sponsor_operator_id == SponsorOperator.id, below.c.n >= stop)
+        .exists()
+    )
+    return sa.or_(stop.is_(None), granted)

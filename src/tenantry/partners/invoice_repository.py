@@ -132,8 +132,18 @@ async def add_invoice(
     await session.flush()
 
 
+def invoice_filter(scope: Scope) -> sa.ColumnElement[bool]:
+    """Filter on invoices: those of partners in scope (both read paths)."""
+    return scope.billing_of(Invoice.tenant_id)
+
+
+def line_filter(scope: Scope) -> sa.ColumnElement[bool]:
+    """Filter on invoice lines: those of invoices of partners in scope."""
+    return scope.billing_of(InvoiceLine.tenant_id)
+
+
 async def by_ids(session: AsyncSession, scope: Scope, ids: Sequence[int]) -> list[Invoice]:
-    stmt = sa.select(Invoice).where(any_of(Invoice.id, ids), scope.billing_of(Invoice.tenant_id))
+    stmt = sa.select(Invoice).where(any_of(Invoice.id, ids), invoice_filter(scope))
     return list((await session.scalars(stmt)).all())
 
 
@@ -146,15 +156,13 @@ async def pages(
         Invoice.tenant_id,
         tenant_ids,
         page,
-        scope.billing_of(Invoice.tenant_id),
+        invoice_filter(scope),
         descending=True,
     )
 
 
 async def counts(session: AsyncSession, scope: Scope, tenant_ids: Sequence[int]) -> dict[int, int]:
-    return await counts_by_key(
-        session, Invoice.tenant_id, tenant_ids, scope.billing_of(Invoice.tenant_id)
-    )
+    return await counts_by_key(session, Invoice.tenant_id, tenant_ids, invoice_filter(scope))
 
 
 async def lines_of(
@@ -163,7 +171,7 @@ async def lines_of(
     """Each invoice's lines, in the order they were billed."""
     stmt = (
         sa.select(InvoiceLine)
-        .where(any_of(InvoiceLine.invoice_id, invoice_ids), scope.billing_of(InvoiceLine.tenant_id))
+        .where(any_of(InvoiceLine.invoice_id, invoice_ids), line_filter(scope))
         .order_by(InvoiceLine.invoice_id, InvoiceLine.id)
     )
     grouped: dict[int, list[InvoiceLine]] = defaultdict(list)

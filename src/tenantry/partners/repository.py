@@ -41,13 +41,22 @@ async def billing_entity_codes_like(session: AsyncSession, base: str) -> set[str
     return set((await session.scalars(stmt)).all())
 
 
+def plan_filter(scope: Scope) -> sa.ColumnElement[bool]:
+    """Filter on plans: those of partners in scope (both read paths)."""
+    return scope.billing_of(Plan.tenant_id)
+
+
 async def plans_by_ids(session: AsyncSession, scope: Scope, ids: Sequence[int]) -> list[Plan]:
-    stmt = sa.select(Plan).where(any_of(Plan.id, ids), scope.billing_of(Plan.tenant_id))
+    stmt = sa.select(Plan).where(any_of(Plan.id, ids), plan_filter(scope))
     return list((await session.scalars(stmt)).all())
 
 
 async def plan_unscoped(session: AsyncSession, plan_id: int) -> Plan | None:
     return await session.get(Plan, plan_id)
+
+
+# A catalog's order: cheapest first (both read paths).
+CATALOG_ORDER = (Plan.monthly_price, Plan.name, Plan.id)
 
 
 async def catalogs(
@@ -59,9 +68,9 @@ async def catalogs(
         .where(
             any_of(Plan.tenant_id, partner_ids),
             Plan.kind == kind,
-            scope.owned_by_visible_tenant(Plan.tenant_id),
+            plan_filter(scope),
         )
-        .order_by(Plan.monthly_price, Plan.name, Plan.id)
+        .order_by(*CATALOG_ORDER)
     )
     grouped: dict[int, list[Plan]] = defaultdict(list)
     for plan in (await session.scalars(stmt)).all():

@@ -36,10 +36,13 @@ async def add(session: AsyncSession, report: UsageReport) -> UsageReport:
     return report
 
 
+def report_filter(scope: Scope) -> sa.ColumnElement[bool]:
+    """Filter on reports: those of tenants in scope (both read paths)."""
+    return scope.owned_by_visible_tenant(UsageReport.tenant_id)
+
+
 async def get(session: AsyncSession, scope: Scope, report_id: int) -> UsageReport | None:
-    stmt = sa.select(UsageReport).where(
-        UsageReport.id == report_id, scope.owned_by_visible_tenant(UsageReport.tenant_id)
-    )
+    stmt = sa.select(UsageReport).where(UsageReport.id == report_id, report_filter(scope))
     return await session.scalar(stmt)
 
 
@@ -49,9 +52,7 @@ async def get_unscoped(session: AsyncSession, report_id: int) -> UsageReport | N
 
 
 async def by_ids(session: AsyncSession, scope: Scope, ids: Sequence[int]) -> list[UsageReport]:
-    stmt = sa.select(UsageReport).where(
-        any_of(UsageReport.id, ids), scope.owned_by_visible_tenant(UsageReport.tenant_id)
-    )
+    stmt = sa.select(UsageReport).where(any_of(UsageReport.id, ids), report_filter(scope))
     return list((await session.scalars(stmt)).all())
 
 
@@ -64,18 +65,13 @@ async def pages(
         UsageReport.tenant_id,
         tenant_ids,
         page,
-        scope.owned_by_visible_tenant(UsageReport.tenant_id),
+        report_filter(scope),
         descending=True,
     )
 
 
 async def counts(session: AsyncSession, scope: Scope, tenant_ids: Sequence[int]) -> dict[int, int]:
-    return await counts_by_key(
-        session,
-        UsageReport.tenant_id,
-        tenant_ids,
-        scope.owned_by_visible_tenant(UsageReport.tenant_id),
-    )
+    return await counts_by_key(session, UsageReport.tenant_id, tenant_ids, report_filter(scope))
 
 
 async def claim(

@@ -209,15 +209,16 @@ async def version_at(
     )
 
 
+def version_filter(scope: Scope) -> sa.ColumnElement[bool]:
+    """Filter on ``tariff_versions``: versions of tariffs the caller may read."""
+    return TariffVersion.tariff_id.in_(sa.select(Tariff.id).where(readable(scope)))
+
+
 async def versions_by_ids(
     session: AsyncSession, scope: Scope, ids: Sequence[int]
 ) -> list[TariffVersion]:
     """Versions of tariffs the caller may read."""
-    stmt = (
-        sa.select(TariffVersion)
-        .join(Tariff, Tariff.id == TariffVersion.tariff_id)
-        .where(any_of(TariffVersion.id, ids), readable(scope))
-    )
+    stmt = sa.select(TariffVersion).where(any_of(TariffVersion.id, ids), version_filter(scope))
     return list((await session.scalars(stmt)).all())
 
 

@@ -77,10 +77,12 @@ def rated_records(
     subtree: bool,
     since: Moment,
     until: Moment,
+    visible: sa.ColumnElement[bool] | None = None,
 ) -> sa.Subquery:
     """The owner's records in [since, until) as ``endpoint_id, kind, quantity, cost`` (what
     the owner paid for each): a customer's or an endpoint's, or a tenant's (with or without
-    its sub-tree) at the tenant's level on the path each record was rated up (placements)."""
+    its sub-tree) at the tenant's level on the path each record was rated up (placements).
+    ``visible``: a filter on ``UsageRecord`` keeping only those a reader may see."""
     parts: list[tuple[sa.ColumnElement[bool], sa.FromClause | None, sa.ColumnElement[Decimal]]]
     if kind != "tenant":
         column = UsageRecord.customer_id if kind == "customer" else UsageRecord.endpoint_id
@@ -101,7 +103,8 @@ def rated_records(
         if table is not None:
             stmt = stmt.select_from(table)
         own = [UsageRecord.__table__, *([table] if table is not None else [])]
-        selects.append(stmt.where(condition, _in_window(since, until)).correlate_except(*own))
+        where = [condition, _in_window(since, until), *([visible] if visible is not None else [])]
+        selects.append(stmt.where(*where).correlate_except(*own))
     return sa.union_all(*selects).subquery("rated")
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from tenantry.auth.scope import Scope
 from tenantry.core.pagination import Page, PageRequest
 from tenantry.customers.models import Customer, Endpoint
 from tenantry.db.paging import any_of
@@ -313,12 +314,28 @@ async def totals(
     }
 
 
-def records_with_cost(owner: UsageOwner, window: Window) -> sa.Subquery:
+def record_filter(scope: Scope) -> sa.ColumnElement[bool]:
+    """Filter on usage records: those of endpoints the scope sees (a record is its
+    endpoint's tenant's). A tenant's subtree may hold managed tenants, whose workspace
+    (endpoints, and so their rows) is theirs, even where their usage is billed above."""
+    return scope.owned_by_visible_tenant(UsageRecord.tenant_id)
+
+
+def records_with_cost(
+    owner: UsageOwner, window: Window, visible: sa.ColumnElement[bool] | None = None
+) -> sa.Subquery:
     """The owner's records in the window (``endpoint_id``, ``kind``, ``quantity``,
-    ``cost``: what the owner paid for each), for per-endpoint sums (reads and reports)."""
+    ``cost``: what the owner paid for each), for per-endpoint sums (reads and reports);
+    ``visible``: only those a reader may see (``record_filter``)."""
     depth = owner.depth if owner.kind == "tenant" else None
     return queries.rated_records(
-        owner.kind, owner.id, depth, subtree=owner.subtree, since=window.since, until=window.until
+        owner.kind,
+        owner.id,
+        depth,
+        subtree=owner.subtree,
+        since=window.since,
+        until=window.until,
+        visible=visible,
     )
 
 
@@ -338,11 +355,12 @@ def row_key(row: EndpointUsageRow) -> int:
 
 
 async def endpoint_rows(
-    session: AsyncSession, owner: UsageOwner, window: Window, page: PageRequest
+    session: AsyncSession, scope: Scope, owner: UsageOwner, window: Window, page: PageRequest
 ) -> Page[EndpointUsageRow]:
-    """Usage per endpoint and kind with what the owner paid for it, keyset-paged by ``row_key``."""
+    """Usage per endpoint and kind with what the owner paid for it, keyset-paged by
+    ``row_key``: of the endpoints the scope sees."""
     stmt = queries.endpoint_rows(
-        records_with_cost(owner, window),
+        records_with_cost(owner, window, record_filter(scope)),
         after=page.after,
         before=page.before,
         limit=page.limit,

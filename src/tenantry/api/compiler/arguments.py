@@ -56,3 +56,11 @@ def page_newest_first(arguments: Mapping[str, Any], settings: Settings) -> Bound
     after = values["after"] if values["has_after"] else NO_UPPER_BOUND
     before = values["before"] if values["has_before"] else 0
     return None, {**values, "after": after, "before": before}
+
+
+def page_forward(arguments: Mapping[str, Any], settings: Settings) -> Bound:
+    """``page`` for lists compiled forward only (paged by position, as ``Tariff.versions``):
+    a page read backwards is the resolver path's."""
+    if arguments.get("last") is not None or arguments.get("before") is not None:
+        return None
+    return page(arguments, settings)

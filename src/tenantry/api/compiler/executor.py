@@ -19,7 +19,7 @@ from sqlalchemy.sql.visitors import replacement_traverse
 
 from tenantry.api.compiler.planner import Plan, Planner
 from tenantry.api.compiler.registry import TYPES, binder_of
-from tenantry.api.compiler.sql import Build, Parameter
+from tenantry.api.compiler.sql import USER, Build, Parameter
 from tenantry.auth.principal import Principal
 from tenantry.db.engine import Database
 from tenantry.settings import Settings
@@ -36,11 +36,14 @@ _NO_OPTIONS: dict[str, Any] = {}
 @dataclass(frozen=True)
 class Statement:
     sql: str
-    # The positional parameters: plan slots, and the caller's tenant (alone or in a list).
+    # The positional parameters: plan slots, the caller's tenant (alone or in a list) and
+    # user.
     names: tuple[str, ...]
 
-    def arguments(self, plan: Plan, tenant_id: int) -> list[Any]:
-        values = {**plan.values, TENANT: tenant_id, TENANT_LIST: [tenant_id]}
+    def arguments(self, plan: Plan, principal: Principal) -> list[Any]:
+        tenant_id = principal.tenant_id
+        caller = {TENANT: tenant_id, TENANT_LIST: [tenant_id], USER: principal.user_id}
+        values = {**plan.values, **caller}
         return [values[name] for name in self.names]
 
 
@@ -100,7 +103,7 @@ class ReadCompiler:
                 self._cache.popitem(last=False)
         else:
             self._cache.move_to_end(key)
-        return statement, statement.arguments(plan, principal.tenant_id)
+        return statement, statement.arguments(plan, principal)
 
     def statement(self, plan: Plan, principal: Principal) -> sa.Select[Any]:
         scope = dataclasses.replace(principal.scope, tenant_id=PLACEHOLDER_TENANT)
@@ -113,7 +116,7 @@ class ReadCompiler:
         statement = self.statement(plan, principal)
         compiled = statement.compile(dialect=self.dialect, compile_kwargs={"literal_binds": True})
         names = tuple(compiled.positiontup or ())
-        assert set(names) <= {*plan.values, TENANT, TENANT_LIST}, names
+        assert set(names) <= {*plan.values, TENANT, TENANT_LIST, USER}, names
         return Statement(compiled.string, names)
 
 

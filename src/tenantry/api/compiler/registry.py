@@ -4,9 +4,12 @@ from tenantry.api.compiler.planner import Binder, no_arguments
 from tenantry.api.compiler.sql import CONNECTION_FIELDS, EDGE_FIELDS, PAGE_INFO_FIELDS, FieldSQL
 from tenantry.api.schema_sql import QUERY
 from tenantry.api.types.account_sql import ACCOUNT, ACCOUNT_TRANSACTION
-from tenantry.api.types.catalog_sql import TARIFF
+from tenantry.api.types.audit_sql import AUDIT_EVENT
+from tenantry.api.types.catalog_sql import SPONSOR_OPERATOR, TARIFF, TARIFF_RATE, TARIFF_VERSION
 from tenantry.api.types.customer_sql import CUSTOMER, ENDPOINT
 from tenantry.api.types.money_sql import MONEY
+from tenantry.api.types.partner_sql import BILLING_ENTITY, INVOICE, INVOICE_LINE, PLAN
+from tenantry.api.types.report_sql import USAGE_REPORT
 from tenantry.api.types.tenant_sql import TENANT
 from tenantry.api.types.usage_sql import ENDPOINT_USAGE, USAGE_SUMMARY, USAGE_TOTAL
 from tenantry.api.types.user_sql import USER, VIEWER
@@ -25,6 +28,15 @@ TYPES: dict[str, dict[str, FieldSQL]] = {
     "UsageSummary": USAGE_SUMMARY,
     "UsageTotal": USAGE_TOTAL,
     "EndpointUsage": ENDPOINT_USAGE,
+    "SponsorOperator": SPONSOR_OPERATOR,
+    "TariffRate": TARIFF_RATE,
+    "TariffVersion": TARIFF_VERSION,
+    "UsageReport": USAGE_REPORT,
+    "Invoice": INVOICE,
+    "InvoiceLine": INVOICE_LINE,
+    "BillingEntity": BILLING_ENTITY,
+    "Plan": PLAN,
+    "AuditEvent": AUDIT_EVENT,
 }
 
 

@@ -29,6 +29,9 @@ from tenantry.db.sqltext import global_id as global_id  # noqa: PLC0414 (for the
 
 M = TypeVar("M", bound=Base)
 
+# The name of the caller's user parameter (``Build.user_id``; the executor binds it).
+USER = "user"
+
 Builder = Callable[["Build", Any, PlannedField], sa.ColumnElement[Any]]
 
 
@@ -61,6 +64,10 @@ class Build:
         self.scope = scope
         self.principal = principal
         self.values = values
+
+    def user_id(self) -> "Parameter":
+        """The caller's user: a parameter of every statement (like its tenant)."""
+        return Parameter(sa.bindparam(USER, type_=sa.BigInteger()))
 
     def param(self, field: PlannedField, argument: str) -> "Parameter":
         slot = field.slots[argument]
@@ -154,6 +161,28 @@ def iso_datetime(value: Any) -> sa.ColumnElement[str]:
 
 def null_if(condition: sa.ColumnElement[bool], value: Any) -> sa.ColumnElement[Any]:
     return sa.case((condition, sa.null()), else_=value)
+
+
+def plain(value: Any) -> sa.ColumnElement[str]:
+    """``core.decimals.plain`` as the Decimal scalar writes it."""
+    return sa.cast(sa.func.trim_scale(value), sa.Text)
+
+
+def object_list(
+    b: Build,
+    type_name: str,
+    row: Any,
+    fields: Sequence[PlannedField],
+    *,
+    where: Sequence[Any],
+    order_by: Sequence[Any],
+) -> sa.ColumnElement[Any]:
+    """A list field: the objects of the rows of ``row`` (an alias) matching ``where``, in
+    ``order_by`` order; ``[]`` when none."""
+    listed = sa.func.json_agg(b.object(type_name, row, fields)).aggregate_order_by(*order_by)
+    return (
+        sa.select(sa.func.coalesce(listed, sa.text("'[]'::json"))).where(*where).scalar_subquery()
+    )
 
 
 def connection(

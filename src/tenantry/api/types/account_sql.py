@@ -46,6 +46,16 @@ def by(
     return b.row_object("Account", row, fields, match(row), on(row, ledger_repo.readable(b.scope)))
 
 
+def posting_by(
+    b: Build, fields: tuple[PlannedField, ...], match: Callable[[Any], Any]
+) -> sa.ColumnElement[Any]:
+    """The readable transaction (posting) a row alias ``match``es
+    (``repository.postings_by_ids``)."""
+    row = aliased(Posting)
+    where = on(row, ledger_repo.posting_filter(b.scope))
+    return b.row_object("AccountTransaction", row, fields, match(row), where)
+
+
 def _money(column_name: str) -> FieldSQL:
     return FieldSQL(
         lambda b, a, f: b.object("Money", (getattr(a, column_name), a.currency), f.children)

@@ -19,7 +19,7 @@ from tenantry.api.compiler.sql import (
     on,
 )
 from tenantry.api.types.account_sql import by as account_by
-from tenantry.api.types.catalog_sql import tariff_by
+from tenantry.api.types.catalog_sql import operator_by, tariff_by
 from tenantry.api.types.tenant_sql import by as tenant_by
 from tenantry.api.types.usage_sql import Summary, summary, window_arguments
 from tenantry.customers import repository as customers_repo
@@ -93,4 +93,7 @@ ENDPOINT: dict[str, FieldSQL] = {
         lambda b, e, f: customer_by(b, f.children, lambda row: row.id == e.customer_id)
     ),
     "usage": _usage("endpoint"),
+    "sponsorOperator": FieldSQL(
+        lambda b, e, f: operator_by(b, f.children, lambda row: row.id == e.sponsor_operator_id)
+    ),
 }

@@ -1,13 +1,13 @@
 """Tenant in the compiled read path (see ``tenant.py`` for the resolver path)."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from tenantry.api.compiler import arguments
-from tenantry.api.compiler.planner import PlannedField
+from tenantry.api.compiler.planner import Bound, PlannedField
 from tenantry.api.compiler.sql import (
     Build,
     FieldSQL,
@@ -17,16 +17,27 @@ from tenantry.api.compiler.sql import (
     global_id,
     iso_datetime,
     null_if,
+    object_list,
     on,
 )
 from tenantry.api.relay import UNKNOWN_ID
 from tenantry.api.types.usage_sql import Summary, summary, window_arguments
+from tenantry.audit import repository as audit_repo
+from tenantry.audit.models import AuditEvent
 from tenantry.auth import repository as auth_repo
 from tenantry.auth.models import User
 from tenantry.customers import repository as customers_repo
 from tenantry.customers.models import Customer
 from tenantry.ledger import repository as ledger_repo
 from tenantry.ledger.models import Account
+from tenantry.operators import repository as operators_repo
+from tenantry.operators.models import SponsorOperator
+from tenantry.partners import invoice_repository as invoices_repo
+from tenantry.partners import repository as partners_repo
+from tenantry.partners.models import Invoice, Plan, PlanKind, PlanPeriod
+from tenantry.reports import repository as reports_repo
+from tenantry.reports.models import UsageReport
+from tenantry.settings import Settings
 from tenantry.tariffs import repository as tariffs_repo
 from tenantry.tariffs.models import Tariff
 from tenantry.tenants import repository as tenants_repo
@@ -119,6 +130,90 @@ def _face_only(sql: FieldSQL, hidden: Callable[[Any], Any]) -> FieldSQL:
     )
 
 
+def _sponsor_operators(b: Build, t: Any, f: PlannedField) -> sa.ColumnElement[Any]:
+    """The operators available to the tenant (``operators.service.effective_operator_ids``),
+    by name as Python sorts text (code points: the C collation of UTF-8)."""
+    operator = aliased(SponsorOperator)
+    where = [on(operator, operators_repo.available_filter(t.path))]
+    order = [operator.name.collate("C"), operator.id]
+    return object_list(b, "SponsorOperator", operator, f.children, where=where, order_by=order)
+
+
+def _newest_first(
+    model: Any, node_type: str, where: Callable[[Build], list[sa.ColumnElement[bool]]]
+) -> FieldSQL:
+    """A tenant's connection of ``model`` rows (by ``tenant_id``), newest first."""
+
+    def build(b: Build, t: Any, f: PlannedField) -> sa.ColumnElement[Any]:
+        return connection(
+            b,
+            f,
+            model,
+            where(b),
+            node_type,
+            match=lambda row: row.tenant_id == t.id,
+            correlate=t,
+            newest_first=True,
+        )
+
+    return FieldSQL(build, arguments.page_newest_first)
+
+
+def _audit_filter(b: Build) -> list[sa.ColumnElement[bool]]:
+    # ``Principal.reads_audit_log_of``: its admins, where the workspace shows (the filter
+    # finds none behind a billing face); an empty log for anyone else.
+    if not b.principal.reads_audit_logs:
+        return [sa.false()]
+    return [audit_repo.event_filter(b.scope)]
+
+
+def _billing_entity(b: Build, t: Any, f: PlannedField) -> sa.ColumnElement[Any]:
+    from tenantry.api.types.partner_sql import billing_entity_by
+
+    return billing_entity_by(b, f.children, lambda row: row.id == t.billing_entity_id)
+
+
+def _current_plan(kind: PlanKind) -> FieldSQL:
+    """A managed tenant's plan of ``kind`` now (its open period's), when visible."""
+
+    def build(b: Build, t: Any, f: PlannedField) -> sa.ColumnElement[Any]:
+        from tenantry.api.types.partner_sql import plan_by
+
+        period = aliased(PlanPeriod)
+        plan_id = (
+            sa.select(period.plan_id)
+            .where(
+                period.managed_tenant_id == t.id,
+                period.kind == kind,
+                period.ended_at.is_(None),
+            )
+            .correlate_except(period)
+            .scalar_subquery()
+        )
+        current = plan_by(b, f.children, lambda row: row.id == plan_id)
+        return null_if(t.kind != TenantKind.MANAGED, current)
+
+    return FieldSQL(build)
+
+
+def _plan_catalog_arguments(args: Mapping[str, Any], settings: Settings) -> Bound:
+    # One of two kinds: in the SQL text.
+    return PlanKind(args["kind"]).value, {}
+
+
+def _plan_catalog(b: Build, t: Any, f: PlannedField) -> sa.ColumnElement[Any]:
+    """A partner's plans of one kind, cheapest first (``repository.catalogs``); none
+    behind a billing face (the filter finds none there)."""
+    plan = aliased(Plan)
+    where = [
+        plan.tenant_id == t.id,
+        plan.kind == PlanKind(str(f.shape)),
+        on(plan, partners_repo.plan_filter(b.scope)),
+    ]
+    order = [getattr(plan, c.key) for c in partners_repo.CATALOG_ORDER]
+    return object_list(b, "Plan", plan, f.children, where=where, order_by=order)
+
+
 def _usage(b: Build, t: Any, f: PlannedField) -> sa.ColumnElement[Any]:
     # Outside the workspace (a billing face), the resolver path's stand-in has no id.
     owner = sa.case((_workspace(b, t), t.id), else_=UNKNOWN_ID)
@@ -155,4 +250,17 @@ TENANT: dict[str, FieldSQL] = {
     "tenantTariff": _tariff("tenant_tariff_id"),
     "defaultCustomerTariff": _tariff("default_customer_tariff_id"),
     "usage": FieldSQL(_usage, window_arguments),
+    "sponsorOperators": _face_only(FieldSQL(_sponsor_operators), lambda t: sa.text("'[]'::json")),
+    # Behind a billing face, each filter finds none, as the resolver path's stand-in does.
+    "reports": _newest_first(
+        UsageReport, "UsageReport", lambda b: [reports_repo.report_filter(b.scope)]
+    ),
+    "invoices": _newest_first(
+        Invoice, "Invoice", lambda b: [invoices_repo.invoice_filter(b.scope)]
+    ),
+    "auditEvents": _newest_first(AuditEvent, "AuditEvent", _audit_filter),
+    "billingEntity": FieldSQL(_billing_entity),
+    "tenantPlan": _current_plan(PlanKind.TENANT),
+    "supportPlan": _current_plan(PlanKind.SUPPORT),
+    "planCatalog": FieldSQL(_plan_catalog, _plan_catalog_arguments),
 }

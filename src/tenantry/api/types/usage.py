@@ -125,7 +125,9 @@ class UsageSummary:
         context = info.context
         request = page_request(context.settings, first, after, last, before)
         async with context.db.read() as session:
-            page = await repo.endpoint_rows(session, self._owner, self._window, request)
+            page = await repo.endpoint_rows(
+                session, context.actor.scope, self._owner, self._window, request
+            )
         edges = [
             EndpointUsageEdge(
                 cursor=encode_cursor(row_key(r)),

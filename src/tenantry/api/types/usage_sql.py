@@ -11,10 +11,11 @@ from sqlalchemy.dialects.postgresql import array as pg_array
 
 from tenantry.api.compiler import arguments
 from tenantry.api.compiler.planner import Bound, PlannedField
-from tenantry.api.compiler.sql import Build, FieldSQL, cursor, fixed_object
+from tenantry.api.compiler.sql import Build, FieldSQL, cursor, fixed_object, plain
 from tenantry.settings import Settings
 from tenantry.tariffs.models import UsageKind
 from tenantry.usage import queries
+from tenantry.usage import repository as usage_repo
 
 
 @dataclass(frozen=True)
@@ -47,11 +48,6 @@ def summary(b: Build, source: Summary, f: PlannedField) -> sa.ColumnElement[Any]
     return b.object("UsageSummary", source, f.children)
 
 
-def _quantity(value: Any) -> sa.ColumnElement[str]:
-    """``core.decimals.plain`` as the Decimal scalar writes it."""
-    return sa.cast(sa.func.trim_scale(value), sa.Text)
-
-
 def _money(b: Build, amount: Any, currency: Any, f: PlannedField) -> sa.ColumnElement[Any]:
     return b.object("Money", (amount, currency), f.children)
 
@@ -82,7 +78,13 @@ def _endpoints(b: Build, s: Summary, f: PlannedField) -> sa.ColumnElement[Any]:
     since, until = b.param(s.field, "from"), b.param(s.field, "to")
     depth = s.depth if s.kind == "tenant" else None
     rated = queries.rated_records(
-        s.kind, s.owner_id, depth, subtree=s.subtree, since=since, until=until
+        s.kind,
+        s.owner_id,
+        depth,
+        subtree=s.subtree,
+        since=since,
+        until=until,
+        visible=usage_repo.record_filter(b.scope),
     )
     rows = queries.endpoint_rows(
         rated,
@@ -143,7 +145,7 @@ def _endpoint(b: Build, row: tuple[Any, Any], f: PlannedField) -> sa.ColumnEleme
 # The source of a UsageTotal or an EndpointUsage: (the sums' columns, currency).
 USAGE_TOTAL: dict[str, FieldSQL] = {
     "kind": FieldSQL(lambda b, r, f: r[0].kind),
-    "quantity": FieldSQL(lambda b, r, f: _quantity(r[0].quantity)),
+    "quantity": FieldSQL(lambda b, r, f: plain(r[0].quantity)),
     "cost": FieldSQL(lambda b, r, f: _money(b, r[0].cost, r[1], f)),
     "revenue": FieldSQL(lambda b, r, f: _money(b, r[0].revenue, r[1], f)),
 }

@@ -12,11 +12,6 @@ from tenantry.api.types.tenant_sql import by
 from tenantry.auth import repository as auth_repo
 from tenantry.auth.models import User
 
-VIEWER: dict[str, FieldSQL] = {
-    "role": FieldSQL(lambda b, v, f: sa.literal(b.principal.role.value, sa.Text)),
-    "tenant": FieldSQL(lambda b, v, f: by(b, f.children, lambda row: row.id == b.scope.tenant_id)),
-}
-
 
 def user_by(
     b: Build, fields: tuple[PlannedField, ...], match: Callable[[Any], sa.ColumnElement[bool]]
@@ -25,6 +20,13 @@ def user_by(
     row = aliased(User)
     return b.row_object("User", row, fields, match(row), on(row, auth_repo.user_filter(b.scope)))
 
+
+VIEWER: dict[str, FieldSQL] = {
+    "role": FieldSQL(lambda b, v, f: sa.literal(b.principal.role.value, sa.Text)),
+    "tenant": FieldSQL(lambda b, v, f: by(b, f.children, lambda row: row.id == b.scope.tenant_id)),
+    # The person behind the token, when visible (not while impersonating a tenant below).
+    "user": FieldSQL(lambda b, v, f: user_by(b, f.children, lambda row: row.id == b.user_id())),
+}
 
 USER: dict[str, FieldSQL] = {
     "id": FieldSQL(lambda b, u, f: global_id("User", u.id)),
