@@ -9,6 +9,7 @@ and the peak Python memory of each (tracemalloc), at two sizes to show it does n
 The goal: building takes at most 1.5 times the baseline.
 
     .venv/bin/python -m benchmarks.usage_report [--records 200000] [--endpoints 10000]
+        [--database tenantry_bench_report]
 """
 
 import argparse
@@ -155,8 +156,9 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--endpoints", type=int, default=10_000)
+    parser.add_argument("--database", default="tenantry_bench_report")
     args = parser.parse_args()
-    url = await fresh_database("tenantry_bench_report")
+    url = await fresh_database(args.database)
     db = Database.connect(url, pool_size=4)
     try:
         await build_tree(db, endpoints=args.endpoints)

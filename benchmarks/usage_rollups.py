@@ -16,27 +16,27 @@ With ``--raw`` it also times the same sub-tree totals summed from the raw record
 Tenant.usage did before rollups) at the smaller size.
 
     .venv/bin/python -m benchmarks.usage_rollups [--records 2000000] [--tenants 5000]
+        [--repeat 3] [--reuse | --refill] [--database tenantry_bench_rollups]
 """
 
 import argparse
 import asyncio
-import os
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
-from benchmarks.common import fresh_database
+from benchmarks.common import database_url, fresh_database
 from benchmarks.reads import build_tree, reader
 from tenantry.auth.models import Role, User
 from tenantry.auth.principal import Principal
 from tenantry.db.engine import Database
 from tenantry.tenants.models import Tenant
+from tenantry.usage.repository import ensure_partitions
 from tenantry.usage.rollups import rebuild_all_rollups, usage_totals_select
 
 YEAR = (datetime(2025, 12, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))
@@ -108,6 +108,10 @@ async def best_of(work: Callable[[], Awaitable[object]], repeat: int) -> float:
 
 async def fill(db: Database, first: int, last: int) -> float:
     started = time.perf_counter()
+    async with db.write() as session:
+        # Records are stored in monthly partitions: the year's first, as ingestion would.
+        months = (YEAR[0] + timedelta(days=31 * n) for n in range(12))
+        await ensure_partitions(session, [*months, YEAR[1] - timedelta(microseconds=1)])
     async with db.engine.connect() as connection:
         raw = await connection.get_raw_connection()
         driver: Any = raw.driver_connection
@@ -206,19 +210,31 @@ async def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--raw", action="store_true", help="time raw-record sums too (slow)")
     parser.add_argument("--reuse", action="store_true", help="only measure the last run's data")
+    parser.add_argument("--database", default="tenantry_bench_rollups")
+    parser.add_argument(
+        "--refill", action="store_true", help="keep the last run's tree, write usage again"
+    )
     args = parser.parse_args()
     if args.reuse:
-        await reuse(args.repeat)
+        await reuse(args.database, args.repeat)
         return
-    url = await fresh_database("tenantry_bench_rollups")
-    db = Database.connect(url, pool_size=4)
-    try:
-        started = time.perf_counter()
-        actor, ids = await build_tree(db, args.tenants)
+    if args.refill:
+        url = database_url(args.database)
+        db = Database.connect(url, pool_size=4)
+        actor, ids = await existing_tree(db)
         async with db.write() as session:
-            await session.execute(sa.text(OPERATOR))
-            await session.execute(sa.text(CUSTOMERS))
-        print(f"tree of {len(ids) + 1} tenants built in {time.perf_counter() - started:.0f} s")
+            await session.execute(sa.text("TRUNCATE usage_records, usage_rollups"))
+    else:
+        url = await fresh_database(args.database)
+        db = Database.connect(url, pool_size=4)
+    try:
+        if not args.refill:
+            started = time.perf_counter()
+            actor, ids = await build_tree(db, args.tenants)
+            async with db.write() as session:
+                await session.execute(sa.text(OPERATOR))
+                await session.execute(sa.text(CUSTOMERS))
+            print(f"tree of {len(ids) + 1} tenants built in {time.perf_counter() - started:.0f} s")
         small = args.records // 10
         await fill(db, 1, small)
         before = await measure(db, url, actor, ids, repeat=args.repeat, raw=args.raw)
@@ -232,21 +248,26 @@ async def main() -> None:
         await db.dispose()
 
 
-async def reuse(repeat: int) -> None:
-    url = make_url(os.environ["DATABASE_URL"]).set(database="tenantry_bench_rollups")
-    db = Database.connect(url.render_as_string(hide_password=False), pool_size=4)
-    try:
-        async with db.read() as session:
-            root = await session.scalar(sa.select(Tenant).where(Tenant.parent_id.is_(None)))
-            admin = await session.scalar(sa.select(User.id).where(User.tenant_id == root.id))
-            first = await session.scalars(
-                sa.select(Tenant.id).where(Tenant.parent_id.is_not(None)).order_by(Tenant.id)
-            )
-            ids = list(first.all())
-        actor = Principal(admin, root.id, Role.ADMIN, is_platform=True, token_id=0)
-        await measure(
-            db, url.render_as_string(hide_password=False), actor, ids, repeat=repeat, raw=False
+async def existing_tree(db: Database) -> tuple[Principal, list[int]]:
+    """The platform admin and the tenants below the root of the last run's tree."""
+    async with db.read() as session:
+        root = await session.scalar(sa.select(Tenant).where(Tenant.parent_id.is_(None)))
+        assert root is not None
+        admin = await session.scalar(sa.select(User.id).where(User.tenant_id == root.id))
+        first = await session.scalars(
+            sa.select(Tenant.id).where(Tenant.parent_id.is_not(None)).order_by(Tenant.id)
         )
+        ids = list(first.all())
+    assert admin is not None
+    return Principal(admin, root.id, Role.ADMIN, is_platform=True, token_id=0), ids
+
+
+async def reuse(database: str, repeat: int) -> None:
+    url = database_url(database)
+    db = Database.connect(url, pool_size=4)
+    try:
+        actor, ids = await existing_tree(db)
+        await measure(db, url, actor, ids, repeat=repeat, raw=False)
     finally:
         await db.dispose()
 

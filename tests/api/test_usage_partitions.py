@@ -184,6 +184,7 @@ async def test_a_partition_has_the_tables_indexes(db: Database) -> None:
         )
         definitions = sorted(d.split(" USING ")[1] for d in indexes.all())
     assert definitions == [
+        "brin (occurred_at) WITH (pages_per_range='32')",
         "btree (customer_id, occurred_at)",
         "btree (endpoint_id, occurred_at)",
         "btree (id, occurred_at)",

@@ -16,7 +16,6 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.auth.principal import Principal
 from tenantry.db.engine import Database
@@ -26,11 +25,7 @@ from tenantry.usage import repository as repo
 from tenantry.usage import service as usage
 from tenantry.usage.models import UsageRecord
 from tenantry.usage.repository import Sums, UsageOwner, Window
-from tenantry.usage.rollups import (
-    rebuild_all_rollups,
-    recompute_rollups,
-    usage_totals_select,
-)
+from tenantry.usage.rollups import rebuild_all_rollups, recompute_rollups
 from tenantry.usage.service import NewUsageRecord
 from tests.fixtures.database import StatementCounter
 from tests.fixtures.factories import create_platform, platform_principal
@@ -40,6 +35,7 @@ from tests.usage.trees import (
     at,
     build_tree,
     edges,
+    embedded_totals,
     instants,
     rollups_from_records,
     stored_rollups,
@@ -272,35 +268,6 @@ async def test_totals_from_rollups_equal_totals_from_records(
                 mine = {kind: sums for (o, kind), sums in got.items() if o == owner}
                 assert mine == expected, (owner, window)
                 assert embedded.get(owner.id, {}) == expected, (owner, window)
-
-
-async def embedded_totals(
-    session: AsyncSession, tenant_ids: list[int], window: Window, subtree: bool
-) -> dict[int, dict[str, Sums]]:
-    """The factory as a compiled read would embed it: correlated with an outer tenant, the
-    window and the flag as bound parameters, under a json_agg."""
-    usage = usage_totals_select(
-        Tenant.id,
-        sa.bindparam("since", window.since, type_=sa.DateTime(timezone=True)),
-        sa.bindparam("until", window.until, type_=sa.DateTime(timezone=True)),
-        sa.bindparam("subtree", subtree, type_=sa.Boolean),
-    ).subquery("usage")
-    totals = (
-        sa.select(
-            sa.func.json_agg(
-                sa.func.json_build_array(usage.c.kind, *(sa.cast(c, sa.Text) for c in usage.c[1:])),
-                type_=sa.JSON,
-            )
-        )
-        .select_from(usage)
-        .scalar_subquery()
-    )
-    rows = await session.execute(sa.select(Tenant.id, totals).where(Tenant.id.in_(tenant_ids)))
-    return {
-        tenant_id: {kind: Sums(Decimal(q), Decimal(c), Decimal(r)) for kind, q, c, r in found}
-        for tenant_id, found in rows.all()
-        if found
-    }
 
 
 async def test_recompute_rollups_recounts_only_the_tenants_given(

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from hypothesis import strategies as st
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.auth.principal import Principal
 from tenantry.customers import service as customers
@@ -22,6 +23,9 @@ from tenantry.tenants import service as tenants
 from tenantry.tenants.models import SubscriptionType, Tenant
 from tenantry.tenants.service import NewSubTenant
 from tenantry.usage.models import UsageRecord, UsageRollup
+from tenantry.usage.repository import Sums as UsageSums
+from tenantry.usage.repository import Window
+from tenantry.usage.rollups import usage_totals_select
 
 _seq = itertools.count(1)
 
@@ -205,3 +209,32 @@ DAY_US = 24 * HOUR
 # Instants within a day, the edges first: midnight, just after, noon, just before the next.
 edges = st.sampled_from([0, 1, 12 * HOUR, DAY_US - 1]) | st.integers(0, DAY_US - 1)
 instants = st.builds(at, st.integers(1, 4), edges)
+
+
+async def embedded_totals(
+    session: AsyncSession, tenant_ids: list[int], window: Window, subtree: bool
+) -> dict[int, dict[str, UsageSums]]:
+    """The factory as a compiled read would embed it: correlated with an outer tenant, the
+    window and the flag as bound parameters, under a json_agg."""
+    usage = usage_totals_select(
+        Tenant.id,
+        sa.bindparam("since", window.since, type_=sa.DateTime(timezone=True)),
+        sa.bindparam("until", window.until, type_=sa.DateTime(timezone=True)),
+        sa.bindparam("subtree", subtree, type_=sa.Boolean),
+    ).subquery("usage")
+    totals = (
+        sa.select(
+            sa.func.json_agg(
+                sa.func.json_build_array(usage.c.kind, *(sa.cast(c, sa.Text) for c in usage.c[1:])),
+                type_=sa.JSON,
+            )
+        )
+        .select_from(usage)
+        .scalar_subquery()
+    )
+    rows = await session.execute(sa.select(Tenant.id, totals).where(Tenant.id.in_(tenant_ids)))
+    return {
+        tenant_id: {kind: UsageSums(Decimal(q), Decimal(c), Decimal(r)) for kind, q, c, r in found}
+        for tenant_id, found in rows.all()
+        if found
+    }

@@ -1,12 +1,15 @@
 """All SQL about usage reports: the rows they hold, their chunks, their signing key."""
 
+import functools
 import secrets
 from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import array as pg_array
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +28,8 @@ from tenantry.reports.models import (
     UsageReportChunk,
 )
 from tenantry.tenants.models import Tenant
-from tenantry.usage.repository import UsageOwner, Window, records_with_cost
+from tenantry.usage import queries
+from tenantry.usage.queries import Moment, Number
 
 SIGNING_KEY = "report-download-signing-key"
 
@@ -74,11 +78,39 @@ async def counts(session: AsyncSession, scope: Scope, tenant_ids: Sequence[int])
     return await counts_by_key(session, UsageReport.tenant_id, tenant_ids, report_filter(scope))
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """A report claimed for a build, with what the build needs to know besides."""
+
+    report: UsageReport
+    tenant_depth: int
+    currency: str
+    # The lowest and highest id of the endpoints the report may cover: its rows come in
+    # endpoint order, so where a build is in this range says how far it has got. None: none.
+    endpoints: tuple[int, int] | None
+
+
 async def claim(
     session: AsyncSession, report_id: int, job_id: int, now: datetime
-) -> UsageReport | None:
+) -> Claimed | None:
     """PENDING -> RUNNING for the first job that asks, or RUNNING afresh for a retry of the job
-    that had it (its worker died, or it met a transient error): other jobs get None."""
+    that had it (its worker died, or it met a transient error): other jobs get None. One
+    statement, which also reads what the build needs: the tenant's depth and currency, and
+    the range of the endpoints' ids."""
+    tenant = sa.orm.aliased(Tenant, name="report_tenant")
+    in_scope = _in_scope(Endpoint.tenant_id, UsageReport.tenant_id, UsageReport.include_descendants)
+
+    def of_endpoints(aggregate: Any) -> Any:
+        return sa.select(aggregate(Endpoint.id)).where(in_scope).correlate(UsageReport)
+
+    def of_tenant(column: Any) -> Any:
+        return (
+            sa.select(column)
+            .where(tenant.id == UsageReport.tenant_id)
+            .correlate(UsageReport)
+            .scalar_subquery()
+        )
+
     stmt = (
         sa.update(UsageReport)
         .where(
@@ -92,9 +124,20 @@ async def claim(
             ),
         )
         .values(status=ReportStatus.RUNNING, started_at=now, build_job_id=job_id, progress=0.0)
-        .returning(UsageReport)
+        .returning(
+            UsageReport,
+            of_tenant(sa.func.cardinality(tenant.path) - 1),
+            of_tenant(tenant.currency),
+            of_endpoints(sa.func.min).scalar_subquery(),
+            of_endpoints(sa.func.max).scalar_subquery(),
+        )
     )
-    return await session.scalar(stmt, execution_options={"populate_existing": True})
+    result = await session.execute(stmt, execution_options={"populate_existing": True})
+    row = result.one_or_none()
+    if row is None:
+        return None
+    report, depth, currency, low, high = row
+    return Claimed(report, depth, currency, None if low is None else (low, high))
 
 
 # procrastinate's own table (its schema, not ours): only what the sweeps need to know, whether
@@ -158,15 +201,19 @@ async def delete_finished_before(session: AsyncSession, before: datetime, limit:
     return len(result.all())
 
 
+# Writes during a build go to the tables, not through the ORM: no object of theirs is in
+# the session, and the ORM's bookkeeping per statement cost a small build a tenth of its time.
+_reports = UsageReport.metadata.tables[UsageReport.__tablename__]
+_chunks = UsageReportChunk.metadata.tables[UsageReportChunk.__tablename__]
+
+
 async def set_progress(session: AsyncSession, report_id: int, **values: Any) -> None:
-    await session.execute(
-        sa.update(UsageReport).where(UsageReport.id == report_id).values(**values)
-    )
+    await session.execute(sa.update(_reports).where(_reports.c.id == report_id).values(**values))
 
 
 async def add_chunk(session: AsyncSession, report: UsageReport, seq: int, data: bytes) -> None:
     await session.execute(
-        sa.insert(UsageReportChunk).values(
+        sa.insert(_chunks).values(
             report_id=report.id, seq=seq, tenant_id=report.tenant_id, data=data
         )
     )
@@ -184,21 +231,26 @@ async def chunks_from(
     return [(s, d) for s, d in (await session.execute(stmt)).all()]
 
 
-def _in_scope(tenant_id: Any, report: UsageReport) -> sa.ColumnElement[bool]:
-    """Rows of the report's tenant, and of its sub-tree when the report includes it."""
-    if report.include_descendants:
-        below = sa.select(Tenant.id).where(
-            Tenant.path.contains(sa.literal([report.tenant_id], Tenant.path.type))
-        )
-        return tenant_id.in_(below)  # type: ignore[no-any-return]
-    return tenant_id == report.tenant_id  # type: ignore[no-any-return]
+def _in_scope(tenant_id: Any, report_tenant_id: Any, subtree: Any) -> sa.ColumnElement[bool]:
+    """Rows of the report's tenant, and of its sub-tree when the report includes it (columns
+    of the report's row)."""
+    below = sa.select(Tenant.id).where(
+        Tenant.path.contains(pg_array([sa.type_coerce(report_tenant_id, sa.BigInteger)]))
+    )
+    return sa.or_(
+        sa.and_(subtree, tenant_id.in_(below.correlate(UsageReport))),
+        sa.and_(sa.not_(subtree), tenant_id == report_tenant_id),
+    )
 
 
-def _grouped(report: UsageReport, tenant_depth: int) -> sa.Subquery:
-    """Usage per endpoint and kind in the report's range, with what the report's tenant paid
-    for it (the same records and charges as ``Tenant.usage``: see usage.repository)."""
-    owner = UsageOwner("tenant", report.tenant_id, report.include_descendants, tenant_depth)
-    rated = records_with_cost(owner, Window(report.period_start, report.period_end))
+def _grouped(
+    subtree: bool, tenant_id: Number, tenant_depth: Number, since: Moment, until: Moment
+) -> sa.Subquery:
+    """Usage per endpoint and kind in [since, until), with what the tenant paid for it (the
+    same records and charges as ``Tenant.usage``: see usage.queries). Values or parameters."""
+    rated = queries.rated_records(
+        "tenant", tenant_id, tenant_depth, subtree=subtree, since=since, until=until
+    )
     return (
         sa.select(
             rated.c.endpoint_id.label("endpoint_id"),
@@ -211,15 +263,11 @@ def _grouped(report: UsageReport, tenant_depth: int) -> sa.Subquery:
     )
 
 
-def _rows(
-    report: UsageReport,
-    tenant_depth: int,
-    columns: Callable[[sa.Subquery], list[Any]],
-) -> sa.Select[Any]:
-    """The report's rows, in endpoint order, as ``columns`` shows them."""
-    grouped = _grouped(report, tenant_depth)
+def _rows(grouped: sa.Subquery, columns: list[Any]) -> sa.Select[Any]:
+    """The report's rows, in endpoint order, as ``columns`` (of ``grouped`` and the
+    endpoint, its customer and tenant) show them."""
     return (
-        sa.select(*columns(grouped))
+        sa.select(*columns)
         .select_from(grouped)
         .join(Endpoint, Endpoint.id == grouped.c.endpoint_id)
         .join(Customer, Customer.id == Endpoint.customer_id)
@@ -230,10 +278,16 @@ def _rows(
 
 def rows_query(report: UsageReport, tenant_depth: int) -> sa.Select[Any]:
     """The report's rows as PostgreSQL holds them (what the benchmark's baseline copies)."""
-    return _rows(
-        report,
+    grouped = _grouped(
+        report.include_descendants,
+        report.tenant_id,
         tenant_depth,
-        lambda grouped: [
+        report.period_start,
+        report.period_end,
+    )
+    return _rows(
+        grouped,
+        [
             grouped.c.endpoint_id,
             Endpoint.iccid,
             Endpoint.name,
@@ -260,15 +314,35 @@ def text_cell(value: Any) -> sa.ColumnElement[str]:
     )
 
 
-def csv_query(report: UsageReport, tenant_depth: int, currency: str) -> sa.Select[Any]:
-    """The report's rows as its CSV shows them, labelled with its header: the endpoint's
-    global id, text cells safe to open in a spreadsheet, quantities as ``core.decimals.plain``
-    and costs as ``ledger.money.display_amount`` write them."""
-    currency_cell = sa.literal(currency, sa.Text)
+# The CSV statement's parameters: what differs from one report to the next.
+_CSV_PARAMETERS: dict[str, Any] = {
+    "report_tenant_id": sa.BigInteger(),
+    "report_tenant_depth": sa.SmallInteger(),
+    "report_since": sa.DateTime(timezone=True),
+    "report_until": sa.DateTime(timezone=True),
+    "report_currency": sa.Text(),
+}
+
+
+def csv_query(subtree: bool) -> sa.Select[Any]:
+    """The rows of a report (with or without the tenant's sub-tree) as its CSV shows them,
+    labelled with its header, for the values of ``_CSV_PARAMETERS``: the endpoint's global
+    id, text cells safe to open in a spreadsheet, quantities as ``core.decimals.plain`` and
+    costs as ``ledger.money.display_amount`` write them."""
+    bound: dict[str, sa.BindParameter[Any]] = {
+        name: sa.bindparam(name, None, type_=type_) for name, type_ in _CSV_PARAMETERS.items()
+    }
+    grouped = _grouped(
+        subtree,
+        bound["report_tenant_id"],
+        bound["report_tenant_depth"],
+        bound["report_since"],
+        bound["report_until"],
+    )
+    currency_cell = bound["report_currency"]
     return _rows(
-        report,
-        tenant_depth,
-        lambda grouped: [
+        grouped,
+        [
             global_id("Endpoint", grouped.c.endpoint_id).label("endpoint_id"),
             text_cell(Endpoint.iccid).label("iccid"),
             text_cell(Endpoint.name).label("endpoint_name"),
@@ -282,17 +356,26 @@ def csv_query(report: UsageReport, tenant_depth: int, currency: str) -> sa.Selec
     )
 
 
-async def endpoint_id_range(session: AsyncSession, report: UsageReport) -> tuple[int, int] | None:
-    """The lowest and highest id of the endpoints a report may cover: its rows come in
-    endpoint order, so where a build is in this range says how far it has got."""
-    stmt = sa.select(sa.func.min(Endpoint.id), sa.func.max(Endpoint.id)).where(
-        _in_scope(Endpoint.tenant_id, report)
-    )
-    low, high = (await session.execute(stmt)).one()
-    return None if low is None else (low, high)
-
-
 _DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    names: tuple[str, ...]  # of the positional parameters, in order
+    values: dict[str, Any]  # of the constants among them
+
+
+def _compile(query: sa.Select[Any]) -> _Compiled:
+    compiled = query.compile(dialect=_DIALECT, compile_kwargs={"render_postcompile": True})
+    return _Compiled(str(compiled), tuple(compiled.positiontup or ()), dict(compiled.params))
+
+
+@functools.cache
+def _csv_statement(subtree: bool) -> _Compiled:
+    """Compiled once per process and kind of report: building and compiling the statement
+    took SQLAlchemy longer than PostgreSQL took to run a small report."""
+    return _compile(csv_query(subtree))
 
 
 async def copy_csv(
@@ -304,7 +387,16 @@ async def copy_csv(
 ) -> int:
     """The report's CSV, header first, formatted by PostgreSQL and handed to ``sink`` piece by
     piece as it streams; returns the number of rows."""
-    return await copy_out_csv(connection, csv_query(report, tenant_depth, currency), sink)
+    statement = _csv_statement(report.include_descendants)
+    values = {
+        **statement.values,
+        "report_tenant_id": report.tenant_id,
+        "report_tenant_depth": tenant_depth,
+        "report_since": report.period_start,
+        "report_until": report.period_end,
+        "report_currency": currency,
+    }
+    return await _copy_out(connection, statement, values, sink)
 
 
 async def copy_out_csv(
@@ -313,12 +405,21 @@ async def copy_out_csv(
     sink: Callable[[bytes], Coroutine[Any, Any, None]],
 ) -> int:
     """``COPY (query) TO STDOUT (FORMAT csv, HEADER)``: the labels are the header, line ends
-    PostgreSQL's (LF). COPY takes no parameters: asyncpg has PostgreSQL quote the values as
-    literals first. Returns the number of rows."""
-    compiled = query.compile(dialect=_DIALECT, compile_kwargs={"render_postcompile": True})
-    args = [compiled.params[name] for name in compiled.positiontup or ()]
+    PostgreSQL's (LF). Returns the number of rows."""
+    statement = _compile(query)
+    return await _copy_out(connection, statement, statement.values, sink)
+
+
+async def _copy_out(
+    connection: asyncpg.Connection,
+    statement: _Compiled,
+    values: dict[str, Any],
+    sink: Callable[[bytes], Coroutine[Any, Any, None]],
+) -> int:
+    # COPY takes no parameters: asyncpg has PostgreSQL quote the values as literals first.
+    args = [values[name] for name in statement.names]
     status = await connection.copy_from_query(
-        str(compiled), *args, output=sink, format="csv", header=True
+        statement.sql, *args, output=sink, format="csv", header=True
     )
     return int(status.split()[-1])
 

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.auth.principal import Principal
-from tenantry.auth.scope import Scope
 from tenantry.core.errors import ErrorCode, Problems
 from tenantry.db.engine import Database
 from tenantry.db.errors import is_transient, sqlstate
@@ -100,13 +99,11 @@ class _Progress:
             self.shown, self.last = done, time.monotonic()
 
 
-async def _build(db: Database, report: UsageReport, chunk_bytes: int) -> Built:
+async def _build(db: Database, claimed: repo.Claimed, chunk_bytes: int) -> Built:
     """Stream the CSV from PostgreSQL into the report's chunks, and mark it SUCCEEDED, in one
     transaction: a build that fails leaves no chunk behind."""
-    async with db.read() as session:
-        tenant = await tenants_repo.get(session, Scope(0, sees_all=True), report.tenant_id)
-        assert tenant is not None
-        progress = _Progress(db, report.id, await repo.endpoint_id_range(session, report))
+    report = claimed.report
+    progress = _Progress(db, report.id, claimed.endpoints)
     async with db.write() as session:
         seq = itertools.count()
 
@@ -115,7 +112,9 @@ async def _build(db: Database, report: UsageReport, chunk_bytes: int) -> Built:
             await progress.reached(endpoint_id)
 
         async with CsvChunks(chunk_bytes, store) as output, db.bare(pinged=True) as connection:
-            rows = await repo.copy_csv(connection, report, tenant.depth, tenant.currency, output)
+            rows = await repo.copy_csv(
+                connection, report, claimed.tenant_depth, claimed.currency, output
+            )
         await repo.set_progress(
             session,
             report.id,
@@ -137,12 +136,12 @@ async def build_report(
     while ``may_retry``; any other error, or the last attempt's, makes the report FAILED with
     a reason its reader understands, the details going to the log."""
     async with db.write() as session:
-        report = await repo.claim(session, report_id, job_id, utcnow())
-    if report is None:
+        claimed = await repo.claim(session, report_id, job_id, utcnow())
+    if claimed is None:
         return None
     started = time.monotonic()
     try:
-        built = await _build(db, report, chunk_bytes)
+        built = await _build(db, claimed, chunk_bytes)
     except Exception as exc:
         if may_retry and is_transient(exc):
             log.warning(

@@ -12,7 +12,8 @@ batch. Its rows go in key order, so concurrent batches take the rollup rows' loc
 same order and cannot deadlock; each adds to what the other committed, so none is lost.
 
 ``usage_totals_select`` reads a range: the whole UTC days inside it from the rollup, the
-partial days at its edges from the records.
+partial days at its edges from the records: a tenant's own by index range scans on its
+records, a sub-tree's for every tenant of the statement at once (``_edge_sums``).
 """
 
 from collections.abc import Sequence
@@ -21,14 +22,13 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
-from tenantry.tenants.models import Tenant
+from tenantry.tenants.models import Tenant, TenantPlacement
 from tenantry.usage.models import UsageRecord, UsageRollup
-from tenantry.usage.placements import charges_at, tenant_parts
 
 _SUMS = ("records", "quantity", "cost", "revenue")
 _OWN = [f"own_{name}" for name in _SUMS]
@@ -214,11 +214,11 @@ def _totals(
     ).where(rollup.tenant_id == owner, rollup.day >= first_day, rollup.day < end_day)
     # Parts sit two levels below an embedding query: correlate with it explicitly.
     days = days.correlate_except(UsageRollup.__table__)
-    parts = sa.union_all(
-        days,
-        _records(owner, *head, subtree),
-        _records(owner, *tail, subtree),
-    ).subquery("parts")
+    if subtree:
+        edges = [_subtree_edges(owner, _edge_sums(head, tail))]
+    else:
+        edges = [_own_records(owner, *head), _own_records(owner, *tail)]
+    parts = sa.union_all(days, *edges).subquery("parts")
     return (
         sa.select(
             parts.c.kind,
@@ -231,50 +231,108 @@ def _totals(
     )
 
 
-def _records(
+def _own_records(
     owner: sa.ColumnElement[int],
     since: sa.ColumnElement[datetime],
     until: sa.ColumnElement[datetime],
-    subtree: bool,
-) -> sa.Select[Any]:
-    """Sums of the records in [since, until): the owner's own, or its sub-tree's."""
+) -> sa.Select[Any, Any, Any, Any, Any]:
+    """Sums of the owner's own records in [since, until): an index range scan by tenant."""
     record = UsageRecord
-    stmt = sa.select(record.kind.label("kind"), sa.func.count().label("records"))
-    in_window = (since < until, record.occurred_at >= since, record.occurred_at < until)
-    if not subtree:
-        return (
-            stmt.add_columns(
-                sa.func.sum(record.quantity).label("quantity"),
-                sa.func.sum(_charge(sa.literal(2))).label("cost"),
-                sa.func.sum(_charge(sa.literal(1))).label("revenue"),
-            )
-            .where(record.tenant_id == owner, *in_window)
-            .group_by(record.kind)
-            .correlate_except(record)
-        )
-    # The records charged to the owner's sub-tree, each at the owner's level on the path it
-    # was rated up (moves keep old records with the ancestors that were charged for them).
-    top = aliased(Tenant, name="top")
-    owner_depth = (
-        sa.select(sa.cast(sa.func.cardinality(top.path) - 1, sa.SmallInteger))
-        .where(top.id == owner)
-        .correlate_except(top)
-        .scalar_subquery()
-    )
-    selects = []
-    for part in tenant_parts(owner, owner_depth, subtree=True):
-        cost, revenue = charges_at(part.level)
-        part_select = stmt.add_columns(
+    return (
+        sa.select(
+            record.kind.label("kind"),
+            sa.func.count().label("records"),
             sa.func.sum(record.quantity).label("quantity"),
-            sa.func.sum(cost).label("cost"),
-            sa.func.sum(revenue).label("revenue"),
+            sa.func.sum(_charge(sa.literal(2))).label("cost"),
+            sa.func.sum(_charge(sa.literal(1))).label("revenue"),
         )
-        if part.table is not None:
-            part_select = part_select.select_from(part.table)
-        selects.append(
-            part_select.join(record, part.condition)
-            .where(*in_window)
-            .group_by(record.kind)
-            .correlate_except(record, *([part.table] if part.table is not None else []))
+        .where(
+            record.tenant_id == owner,
+            since < until,
+            record.occurred_at >= since,
+            record.occurred_at < until,
         )
-    return sa.union_all(*selects).subquery("edge").select()
+        .group_by(record.kind)
+        .correlate_except(record)
+    )
+
+
+Span = tuple[sa.ColumnElement[datetime], sa.ColumnElement[datetime]]
+
+
+def _edge_sums(head: Span, tail: Span) -> sa.ScalarSelect[Any]:
+    """Every tenant's sub-tree sums over the partial days at a range's edges, as JSON:
+    ``{tenant id: {kind: [records, quantity, cost, revenue]}}``, numbers exact.
+
+    One scan of those days' records (the time index), each joined to the path it was rated
+    up (its tenant's current path, or a placement's for records rated before a move) and
+    counted for every tenant on that path, at that tenant's level, as the rollups count it.
+    It refers to no outer row, so PostgreSQL runs it once per statement (an InitPlan),
+    however many tenants read it: probing the records of each tenant of each reader's
+    sub-tree instead cost a whole-tree read as many probes as tenants times depth."""
+    record = UsageRecord
+    in_edges = sa.or_(
+        sa.and_(record.occurred_at >= head[0], record.occurred_at < head[1]),
+        sa.and_(record.occurred_at >= tail[0], record.occurred_at < tail[1]),
+    )
+    columns = (record.kind, record.quantity, record.depth, record.charges)
+    below = aliased(Tenant, name="edge_tenant")
+    placed = aliased(TenantPlacement, name="edge_placement")
+    current = (
+        sa.select(*columns, below.path.label("path"))
+        .join(below, below.id == record.tenant_id)
+        .where(in_edges, record.id > below.placed_after_record_id)
+    )
+    before_a_move = (
+        sa.select(*columns, placed.path.label("path"))
+        .join(placed, placed.tenant_id == record.tenant_id)
+        .where(in_edges, record.id > placed.records_after, record.id <= placed.records_through)
+    )
+    rated = sa.union_all(current, before_a_move).subquery("rated")
+    ancestor = (
+        sa.func.unnest(rated.c.path)
+        .table_valued("tenant_id", with_ordinality="position")
+        .render_derived(name="ancestor")
+    )
+    level = rated.c.depth - ancestor.c.position + 1
+
+    def charge(index: sa.ColumnElement[int]) -> sa.ColumnElement[Decimal]:
+        return sa.func.coalesce(rated.c.charges[index], 0)
+
+    sums = (
+        sa.select(
+            ancestor.c.tenant_id,
+            rated.c.kind,
+            sa.func.jsonb_build_array(
+                sa.func.count(),
+                sa.func.sum(rated.c.quantity),
+                sa.func.sum(charge(level + 2)),
+                sa.func.sum(charge(level + 1)),
+            ).label("sums"),
+        )
+        .select_from(rated)
+        .join(ancestor, sa.true())
+        .group_by(ancestor.c.tenant_id, rated.c.kind)
+        .subquery("edge_sums")
+    )
+    kinds = sa.func.jsonb_object_agg(sums.c.kind, sums.c.sums).label("kinds")
+    by_tenant = (
+        sa.select(sums.c.tenant_id, kinds).group_by(sums.c.tenant_id).subquery("edge_tenants")
+    )
+    every = sa.func.jsonb_object_agg(by_tenant.c.tenant_id, by_tenant.c.kinds, type_=JSONB)
+    return sa.select(every).correlate(None).scalar_subquery()
+
+
+def _subtree_edges(owner: sa.ColumnElement[int], sums: sa.ScalarSelect[Any]) -> sa.Select[Any]:
+    """The owner's rows of ``_edge_sums``: one per kind it has records of in the edges."""
+    found = (
+        sa.func.jsonb_each(sums[sa.cast(owner, sa.Text)])
+        .table_valued("key", sa.column("value", JSONB))
+        .render_derived(name="edge")
+    )
+    value = found.c.value
+    return sa.select(
+        found.c.key.label("kind"),
+        sa.cast(value[0], sa.BigInteger).label("records"),
+        *(sa.cast(value[i], sa.Numeric).label(name) for i, name in enumerate(_SUMS) if i),
+    ).select_from(found)
