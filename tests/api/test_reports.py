@@ -15,7 +15,17 @@ from tenantry.reports import repository as reports_repo
 from tenantry.reports.tasks import BUILD_USAGE_REPORT
 from tenantry.settings import Settings
 from tests.fixtures.graphql import GraphQLClient
-from tests.fixtures.money import RECORD, Priced, codes, create_customer, create_endpoint, record
+from tests.fixtures.money import (
+    RECORD,
+    Priced,
+    codes,
+    create_customer,
+    create_endpoint,
+    create_operator,
+    record,
+    set_tenant,
+)
+from tests.fixtures.partners import PartnerWorld
 from tests.fixtures.world import World
 from tests.ids import gid, pk_of
 
@@ -258,3 +268,40 @@ async def test_two_workers_never_build_the_same_report_twice(
     assert sorted(claims) == sorted(set(claims)) and len(claims) == 6
     statuses = [(await report(gql, world.a1_admin.token, i))["status"] for i in ids]
     assert statuses == ["SUCCEEDED"] * 6
+
+
+async def test_a_report_lists_only_endpoints_its_tenant_sees(
+    gql: GraphQLClient, db: Database, jobs: procrastinate.App, partners: PartnerWorld
+) -> None:
+    """A managed tenant's workspace is its own: a report of the sub-tree above it counts its
+    usage nowhere in rows (ICCIDs, names) unless its admins opened it to the partner."""
+    root = partners.world.root_admin.token
+    operator = await create_operator(gql, root, "Op")
+    grant = """mutation($t: ID!, $o: ID!) { grantSponsorOperators(input: {tenantId: $t,
+               sponsorOperatorIds: [$o]}) { userErrors { code } } }"""
+    for tenant_id in (gid("Tenant", partners.reseller.id), gid("Tenant", partners.partner.id)):
+        await gql.data(grant, {"t": tenant_id, "o": operator}, token=root)
+    await gql.data(grant, {"t": partners.managed_id, "o": operator}, token=root)
+    customer = (await create_customer(gql, root, pk_of(partners.managed_id)))["customer"]
+    endpoint = (await create_endpoint(gql, root, customer["id"], operator))["endpoint"]
+    recorded = await gql.data(RECORD, {"r": [record(endpoint["id"], "m1", "2.5")]}, token=root)
+    assert recorded["recordUsage"]["userErrors"] == []
+
+    async def iccids(token: str, tenant_id: int) -> list[str]:
+        created = await request(gql, token, tenant_id)
+        assert created["userErrors"] == []
+        await work_off(jobs, db)
+        done = await report(gql, token, created["report"]["id"])
+        assert done["status"] == "SUCCEEDED", done
+        content = (await gql.http.get(path_of(done["downloadUrl"]))).content.decode()
+        return [row[1] for row in list(csv.reader(io.StringIO(content)))[1:]]
+
+    assert await iccids(partners.partner_admin.token, partners.partner.id) == []
+    assert await iccids(partners.reseller_admin.token, partners.reseller.id) == []
+    # The platform's own report sees every workspace.
+    assert await iccids(root, partners.world.root.id) == [endpoint["iccid"]]
+    await set_tenant(
+        gql, partners.managed_admin.token, pk_of(partners.managed_id), partnerAccess=True
+    )
+    assert await iccids(partners.partner_admin.token, partners.partner.id) == [endpoint["iccid"]]
+    assert await iccids(partners.reseller_admin.token, partners.reseller.id) == []

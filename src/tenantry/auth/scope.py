@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import array as pg_array
 from sqlalchemy.orm import InstrumentedAttribute
 
 from tenantry.customers.models import Customer
@@ -52,6 +53,13 @@ BILLING_FACE = frozenset(
         "setting_sources",
     }
 )
+
+
+def workspace_of(tenant_id: Any) -> sa.ColumnElement[bool]:
+    """Filter on ``tenants`` rows: what the own users of the tenant ``tenant_id`` (a value or
+    a SQL expression) see, as ``Scope.tenants`` says for a scope that is not the platform's.
+    For what is built for a tenant rather than for a caller (a report in its section)."""
+    return Tenant.scope_path.contains(pg_array([sa.type_coerce(tenant_id, sa.BigInteger)]))
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenantry.auth.scope import Scope
+from tenantry.auth.scope import Scope, workspace_of
 from tenantry.core.pagination import Page, PageRequest
 from tenantry.customers.models import Customer, Endpoint
 from tenantry.db.paging import any_of, counts_by_key, pages_by_key
@@ -29,6 +29,7 @@ from tenantry.reports.models import (
 )
 from tenantry.tenants.models import Tenant
 from tenantry.usage import queries
+from tenantry.usage.models import UsageRecord
 from tenantry.usage.queries import Moment, Number
 
 SIGNING_KEY = "report-download-signing-key"
@@ -247,9 +248,22 @@ def _grouped(
     subtree: bool, tenant_id: Number, tenant_depth: Number, since: Moment, until: Moment
 ) -> sa.Subquery:
     """Usage per endpoint and kind in [since, until), with what the tenant paid for it (the
-    same records and charges as ``Tenant.usage``: see usage.queries). Values or parameters."""
+    same records and charges as ``Tenant.usage``: see usage.queries). Values or parameters.
+
+    Only endpoints the tenant's own users see: a report sits in the tenant's section, and a
+    managed tenant below keeps its workspace (endpoints, ICCIDs) to itself unless it opened
+    it to its partner; the platform (depth 0) sees every workspace."""
+    sees_all = sa.type_coerce(tenant_depth, sa.SmallInteger) == 0
+    workspace = sa.select(Tenant.id).where(workspace_of(tenant_id)).correlate(None)
+    in_workspace = UsageRecord.tenant_id.in_(workspace)
     rated = queries.rated_records(
-        "tenant", tenant_id, tenant_depth, subtree=subtree, since=since, until=until
+        "tenant",
+        tenant_id,
+        tenant_depth,
+        subtree=subtree,
+        since=since,
+        until=until,
+        visible=sa.or_(sees_all, in_workspace),
     )
     return (
         sa.select(
