@@ -1,7 +1,7 @@
 """The SQL twin of ``rating.charge`` (what the tariff preview sums) prices every quantity
 and rate exactly as ingestion does, in PostgreSQL."""
 
-from decimal import Decimal
+from decimal import Context, Decimal
 
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
@@ -53,4 +53,5 @@ async def test_sql_charge_equals_the_ingestion_charge(
     )
     async with db.read() as session:
         in_sql = await session.scalar(sa.select(in_millionths))
-    assert in_sql * Decimal("0.000001") == charge(quantity, rate)
+    # Scaled exactly: Decimal's default 28 digits would round a charge past 10^22.
+    assert Context(prec=60).multiply(in_sql, Decimal("0.000001")) == charge(quantity, rate)
