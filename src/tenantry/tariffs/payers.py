@@ -138,15 +138,16 @@ async def preview_sums(
     since: datetime,
     until: datetime,
     proposed: Sequence[Rate],
+    payer_kinds: Sequence[str] = (CUSTOMER, TENANT),
 ) -> list[PayerSums]:
     """Per visible payer with usage in [since, until): what that usage cost by the tariff
     (each record by the version in force when it occurred) and what it would have cost by
     the proposed rates, to the millionth like the ledger. One statement per kind of payer
-    (customers, sub-tenants), each reading every record once; the tariff's versions are
-    read first."""
+    asked for (customers, sub-tenants), each reading every record once; the tariff's
+    versions are read first."""
     spans, current = await versions_and_rates(session, tariff_id, (since, until))
     sums = []
-    for payer_kind in (CUSTOMER, TENANT):
+    for payer_kind in payer_kinds:
         stmt = preview_statement(scope, tariff_id, payer_kind, spans, current, proposed)
         sums += [
             PayerSums(payer_kind, payer_id, now or Decimal(0), new or Decimal(0))

@@ -86,6 +86,7 @@ async def preview_tariff(
     proposed = [
         repo.Rate.of(0, r.kind.value, r.unit_price, r.increment, r.minimum) for r in request.rates
     ]
+    payers = await repo.payers(session, principal.scope, tariff.id)
     sums = {
         (s.payer_kind, s.payer_id): s
         for s in await repo.preview_sums(
@@ -95,10 +96,12 @@ async def preview_tariff(
             since=request.since,
             until=request.until,
             proposed=proposed,
+            # No statement for a kind of payer the tariff has none of (most have one kind).
+            payer_kinds=sorted({kind for kind, _ in payers}),
         )
     }
     lines = []
-    for payer in await repo.payers(session, principal.scope, tariff.id):
+    for payer in payers:
         found = sums.get(payer)
         current, new = (
             (Decimal(0), Decimal(0)) if found is None else (found.current, found.proposed)
