@@ -9,6 +9,9 @@ the baseline: a plain SQL aggregate (quantity and count per customer and kind) o
 same records. Aim: the preview under 1 s.
 
     .venv/bin/python -m benchmarks.preview_tariff [--records 600000] [--runs 5]
+        [--database tenantry_bench_preview] [--reuse]
+
+``--reuse`` keeps a database built by an earlier run (same name) instead of building anew.
 """
 
 import argparse
@@ -21,7 +24,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from benchmarks.common import fresh_database
+from benchmarks.common import database_exists, database_url, fresh_database
 from tenantry.auth.models import Role
 from tenantry.auth.principal import Principal
 from tenantry.auth.service import bootstrap_platform
@@ -36,6 +39,7 @@ from tenantry.tariffs.service import NewRate, NewTariff
 from tenantry.tenants import service as tenants
 from tenantry.tenants.models import SubscriptionType
 from tenantry.tenants.service import NewSubTenant
+from tenantry.usage import repository as usage_repo
 
 CUSTOMERS, ENDPOINTS_PER_CUSTOMER = 1_000, 2
 YEAR = (datetime(2025, 12, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))
@@ -128,6 +132,11 @@ async def build(db: Database, records: int) -> tuple[Principal, int]:
             ),
             {"v": version, "t": tariff.id},
         )
+        # Records are stored in monthly partitions: the months FILL writes first (the year's,
+        # and December 2026 for its last record, at the year's end), as ingestion would.
+        await usage_repo.ensure_partitions(
+            session, [YEAR[0].replace(year=2026, month=m) for m in range(1, 13)] + [YEAR[0]]
+        )
         await session.execute(
             FILL,
             {
@@ -145,6 +154,25 @@ async def build(db: Database, records: int) -> tuple[Principal, int]:
     return admin, tariff.id
 
 
+async def existing(db: Database) -> tuple[Principal, int, int] | None:
+    """The reseller's admin, the tariff and the record count of an earlier run's database
+    (None if that run did not finish building it)."""
+    async with db.read() as session:
+        row = (
+            await session.execute(
+                sa.text(
+                    "SELECT u.id, t.id, r.id FROM users u, tenants t, tariffs r "
+                    "WHERE u.email = 'a@b.c' AND t.moniker = 'reseller' AND r.tenant_id = t.id"
+                )
+            )
+        ).one_or_none()
+        records = await session.scalar(sa.text("SELECT count(*) FROM usage_records"))
+    if row is None or not records:
+        return None
+    admin = Principal(row[0], row[1], Role.ADMIN, is_platform=False, token_id=0)
+    return admin, row[2], records
+
+
 async def timed(runs: int, work: Callable[[], Awaitable[object]]) -> tuple[float, object]:
     times, result = [], None
     for _ in range(runs):
@@ -154,16 +182,27 @@ async def timed(runs: int, work: Callable[[], Awaitable[object]]) -> tuple[float
     return statistics.median(times), result
 
 
-async def main(records: int, runs: int) -> None:
-    url = await fresh_database("tenantry_bench_preview")
-    db = Database.connect(url, pool_size=2)
+async def main(records: int, runs: int, database: str, reuse: bool) -> None:
+    db = None
+    found = None
+    if reuse and await database_exists(database):
+        db = Database.connect(database_url(database), pool_size=2)
+        found = await existing(db)
+    if found is None:
+        if db is not None:
+            await db.dispose()
+        db = Database.connect(await fresh_database(database), pool_size=2)
     try:
-        started = time.perf_counter()
-        admin, tariff_id = await build(db, records)
-        print(
-            f"built {CUSTOMERS} customers, {records:,} records in "
-            f"{time.perf_counter() - started:.1f} s"
-        )
+        if found is not None:
+            admin, tariff_id, records = found
+            print(f"reusing {database}: {records:,} records")
+        else:
+            started = time.perf_counter()
+            admin, tariff_id = await build(db, records)
+            print(
+                f"built {CUSTOMERS} customers, {records:,} records in "
+                f"{time.perf_counter() - started:.1f} s"
+            )
         request = PreviewRequest(tariff_id, PROPOSED, YEAR[0], YEAR[1])
 
         async def preview() -> object:
@@ -196,5 +235,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--records", type=int, default=600_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--database", default="tenantry_bench_preview")
+    parser.add_argument("--reuse", action="store_true")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.records, arguments.runs))
+    asyncio.run(main(arguments.records, arguments.runs, arguments.database, arguments.reuse))

@@ -12,13 +12,13 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import array as pg_array
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from tenantry.auth.scope import Scope
 from tenantry.customers.models import Customer
+from tenantry.ledger.limits import MAX_QUANTITY
 from tenantry.tariffs.models import UNITS_PER_PRICE, TariffRate, TariffVersion, UsageKind
 from tenantry.tariffs.repository import version_spans
 from tenantry.tenants.models import Tenant
@@ -48,7 +48,7 @@ def _usage(
         customers = customers.where(scope.owned_by_visible_tenant(Customer.tenant_id))
     by_customers = sa.select(
         UsageRecord.customer_id.label("payer_id"),
-        sa.cast(UsageRecord.kind, sa.String).label("kind"),
+        UsageRecord.kind,
         UsageRecord.quantity,
         UsageRecord.occurred_at,
     ).where(UsageRecord.customer_id.in_(customers), *where)
@@ -56,7 +56,7 @@ def _usage(
     by_tenants = (
         sa.select(
             payer.id.label("payer_id"),
-            sa.cast(UsageRecord.kind, sa.String).label("kind"),
+            UsageRecord.kind,
             UsageRecord.quantity,
             UsageRecord.occurred_at,
         )
@@ -115,39 +115,15 @@ class Rate:
         return cls(version_id, kind, micro(price), micro(increment), micro(minimum), units)
 
 
-def _table(name: str, columns: dict[str, tuple[list[Any], Any]]) -> Any:
-    return (
-        sa.func.unnest(
-            *(
-                sa.bindparam(None, values, type_=ARRAY(sql_type))
-                for values, sql_type in columns.values()
-            )
-        )
-        .table_valued(*columns)
-        .render_derived(name=name, with_types=False)
-    )
-
-
-def _rates(name: str, rates: Sequence[Rate]) -> Any:
-    return _table(
-        name,
-        {
-            "version_id": ([r.version_id for r in rates], sa.BigInteger),
-            "kind": ([r.kind for r in rates], sa.String),
-            "unit_price": ([r.unit_price for r in rates], sa.BigInteger),
-            "increment": ([r.increment for r in rates], sa.BigInteger),
-            "minimum": ([r.minimum for r in rates], sa.BigInteger),
-            "units": ([r.units for r in rates], sa.BigInteger),
-        },
-    )
-
-
 async def versions_and_rates(
-    session: AsyncSession, tariff_id: int
+    session: AsyncSession, tariff_id: int, period: tuple[datetime, datetime]
 ) -> tuple[list[tuple[int, datetime, datetime]], list[Rate]]:
-    """The tariff's version spans (id, starts, ends) and every version's rates."""
+    """The part of the period each of the tariff's versions was in force (id, from, to;
+    versions not in force during it left out), and every version's rates."""
     spans = version_spans(TariffVersion.tariff_id == tariff_id)
-    found = (await session.execute(sa.select(spans.c.id, spans.c.starts, spans.c.ends))).all()
+    lower = sa.func.greatest(spans.c.starts, period[0])
+    upper = sa.func.least(spans.c.ends, period[1])
+    found = (await session.execute(sa.select(spans.c.id, lower, upper).where(lower < upper))).all()
     rates = await session.scalars(sa.select(TariffRate).where(TariffRate.tariff_id == tariff_id))
     return [(i, s, e) for i, s, e in found], [
         Rate.of(r.version_id, r.kind.value, r.unit_price, r.increment, r.minimum) for r in rates
@@ -162,65 +138,119 @@ async def preview_sums(
     since: datetime,
     until: datetime,
     proposed: Sequence[Rate],
+    payer_kinds: Sequence[str] = (CUSTOMER, TENANT),
 ) -> list[PayerSums]:
     """Per visible payer with usage in [since, until): what that usage cost by the tariff
     (each record by the version in force when it occurred) and what it would have cost by
-    the proposed rates, to the millionth like the ledger. One pass over the records per
-    kind of payer (customers, sub-tenants); the tariff's versions are read first."""
-    spans, current = await versions_and_rates(session, tariff_id)
+    the proposed rates, to the millionth like the ledger. One statement per kind of payer
+    asked for (customers, sub-tenants), each reading every record once; the tariff's
+    versions are read first."""
+    spans, current = await versions_and_rates(session, tariff_id, (since, until))
     sums = []
-    for payer_kind in (CUSTOMER, TENANT):
-        stmt = preview_statement(
-            scope, tariff_id, payer_kind, (since, until), spans, current, proposed
-        )
-        sums += [PayerSums(payer_kind, *row) for row in (await session.execute(stmt)).all()]
+    for payer_kind in payer_kinds:
+        stmt = preview_statement(scope, tariff_id, payer_kind, spans, current, proposed)
+        sums += [
+            PayerSums(payer_kind, payer_id, now or Decimal(0), new or Decimal(0))
+            for payer_id, now, new in (await session.execute(stmt)).all()
+        ]
     return sums
+
+
+# Each record priced in integers. Its charge in millionths is (steps * p + D/2) div D,
+# rounded half up once as rating.charge does: steps is the billable quantity over the
+# increment, rounded up; p = increment * unit price (in 10^-12) and D = units * 10^6. That
+# is a bigint expression when the largest record limits.py allows cannot overflow it; else,
+# with p = qd * D + pr (0 <= pr < D) and steps = k * D + s (0 <= s < D), the same value is
+# qd * steps + pr * k + (s * pr + D/2) div D, no term of which is larger than the charge
+# itself (or D^2 < 3.6 * 10^15). Only a rate whose largest charge passes bigint is priced
+# in numeric. PostgreSQL sums bigints exactly (in numeric), so the sums are exact too.
+_BIGINT = 2**63 - 1
+_MAX_QUANTITY = int(MAX_QUANTITY) * rating_sql.MILLION
+
+
+def _big(value: int) -> sa.ColumnElement[int]:
+    return sa.literal(value, sa.BigInteger)
+
+
+def _record_charge(rate: Rate, quantity: sa.ColumnElement[int]) -> sa.ColumnElement[Any]:
+    """One record's charge in millionths by ``rate``, from its quantity in millionths (not
+    zero)."""
+    billed = (
+        quantity
+        if rate.minimum == 0
+        else sa.func.greatest(_big(rate.minimum), quantity, type_=sa.BigInteger)
+    )
+    # Integer division of non-negative bigints: rounded up by adding increment - 1.
+    steps = (
+        billed
+        if rate.increment == 1
+        else (billed + _big(rate.increment - 1)) // _big(rate.increment)
+    )
+    most = -(-max(_MAX_QUANTITY, rate.minimum) // rate.increment)
+    product, units = rate.increment * rate.unit_price, rate.units * rating_sql.MILLION
+    whole, remainder = divmod(product, units)
+    half = _big(units // 2)
+    if remainder == 0 and most * whole <= _BIGINT:  # the usual case: nothing to round
+        return steps * _big(whole)
+    if most * product + units // 2 <= _BIGINT:
+        return (steps * _big(product) + half) // _big(units)
+    if most * whole + most // units * remainder + remainder <= _BIGINT:
+        rounded = (steps % _big(units) * _big(remainder) + half) // _big(units)
+        return steps * _big(whole) + steps // _big(units) * _big(remainder) + rounded
+    exact = sa.cast(steps, sa.Numeric) * sa.literal(product, sa.Numeric) + half
+    return sa.func.div(exact, sa.literal(units, sa.Numeric))
+
+
+def _charge(
+    kind: sa.ColumnElement[Any], quantity: sa.ColumnElement[int], rates: Sequence[Rate]
+) -> sa.ColumnElement[Any]:
+    """What a payer's records cost by ``rates`` (one per kind), in millionths: a sum over
+    them of each one's charge, null for the kinds without a rate (free)."""
+    if not rates:
+        return sa.cast(sa.null(), sa.Numeric)
+    charges = [(kind == UsageKind(r.kind), _record_charge(r, quantity)) for r in rates]
+    return sa.func.sum(sa.case(*charges))
 
 
 def preview_statement(  # noqa: PLR0917 (the statement's parts, built by one caller)
     scope: Scope,
     tariff_id: int,
     payer_kind: str,
-    period: tuple[datetime, datetime],
     spans: list[tuple[int, datetime, datetime]],
     current: Sequence[Rate],
     proposed: Sequence[Rate],
 ) -> sa.Select[Any]:
-    usage = _usage(
-        scope,
-        tariff_id,
-        payer_kind,
-        UsageRecord.occurred_at >= period[0],
-        UsageRecord.occurred_at < period[1],
-    )
-    versions = _table(
-        "versions",
-        {
-            "id": ([i for i, _, _ in spans], sa.BigInteger),
-            "starts": ([s for _, s, _ in spans], sa.DateTime(True)),
-            "ends": ([e for _, _, e in spans], sa.DateTime(True)),
-        },
-    )
-    now, new = _rates("now", current), _rates("new", proposed)
-    quantity = rating_sql.millionths(usage.c.quantity)
+    """(payer_id, current, proposed) per payer of ``payer_kind`` with usage in the spans.
 
-    def total(rate: Any) -> sa.ColumnElement[Decimal]:
-        price = rating_sql.charge_millionths(
-            quantity, rate.unit_price, rate.increment, rate.minimum, rate.units
+    One branch per version, over its part of the period (``spans``, which cover it), so
+    each record is read once and every rate is a constant of the statement: a record is
+    priced by integer arithmetic on its quantity in millionths, chosen by its kind, and
+    the charges are summed per payer. The branches may be read in parallel."""
+    branches = []
+    for version_id, lower, upper in spans:
+        usage = _usage(
+            scope,
+            tariff_id,
+            payer_kind,
+            UsageRecord.occurred_at >= lower,
+            UsageRecord.occurred_at < upper,
+            UsageRecord.quantity > 0,  # a record of nothing costs nothing at any rate
         )
-        in_millionths = sa.func.coalesce(sa.func.sum(price), 0)
-        return in_millionths * sa.literal(Decimal("0.000001"), sa.Numeric)
-
-    return (
-        sa.select(usage.c.payer_id, total(now.c), total(new.c))
-        .select_from(usage)
-        .join(
-            versions,
-            sa.and_(
-                versions.c.starts <= usage.c.occurred_at, usage.c.occurred_at < versions.c.ends
-            ),
+        quantity = rating_sql.millionths(usage.c.quantity)
+        in_force = [r for r in current if r.version_id == version_id]
+        branches.append(
+            sa.select(
+                usage.c.payer_id,
+                _charge(usage.c.kind, quantity, in_force).label("now"),
+                _charge(usage.c.kind, quantity, proposed).label("new"),
+            ).group_by(usage.c.payer_id)
         )
-        .outerjoin(now, sa.and_(now.c.version_id == versions.c.id, now.c.kind == usage.c.kind))
-        .outerjoin(new, new.c.kind == usage.c.kind)
-        .group_by(usage.c.payer_id)
-    )
+    # The versions' spans cover all time (the first one also prices what came before it),
+    # so a period meets at least one.
+    priced = sa.union_all(*branches).subquery("priced")
+    millionth = sa.literal(Decimal("0.000001"), sa.Numeric)
+    return sa.select(
+        priced.c.payer_id,
+        sa.func.sum(priced.c.now) * millionth,
+        sa.func.sum(priced.c.new) * millionth,
+    ).group_by(priced.c.payer_id)

@@ -1,9 +1,10 @@
 """Rules for previewing a revision: what a past period's usage cost each payer of a
 tariff, and what it would have cost by proposed rates. Nothing is written."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Context, Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,11 +45,22 @@ class Preview:
 
     @property
     def current(self) -> Decimal:
-        return sum((line.current for line in self.lines), Decimal(0))
+        return _total(line.current for line in self.lines)
 
     @property
     def proposed(self) -> Decimal:
-        return sum((line.proposed for line in self.lines), Decimal(0))
+        return _total(line.proposed for line in self.lines)
+
+
+# Enough digits for any sum of lines (Decimal's default 28 would round a total past 10^22).
+_EXACT = Context(prec=80)
+
+
+def _total(amounts: Iterable[Decimal]) -> Decimal:
+    total = Decimal(0)
+    for amount in amounts:
+        total = _EXACT.add(total, amount)
+    return total
 
 
 async def preview_tariff(
@@ -74,6 +86,7 @@ async def preview_tariff(
     proposed = [
         repo.Rate.of(0, r.kind.value, r.unit_price, r.increment, r.minimum) for r in request.rates
     ]
+    payers = await repo.payers(session, principal.scope, tariff.id)
     sums = {
         (s.payer_kind, s.payer_id): s
         for s in await repo.preview_sums(
@@ -83,10 +96,12 @@ async def preview_tariff(
             since=request.since,
             until=request.until,
             proposed=proposed,
+            # No statement for a kind of payer the tariff has none of (most have one kind).
+            payer_kinds=sorted({kind for kind, _ in payers}),
         )
     }
     lines = []
-    for payer in await repo.payers(session, principal.scope, tariff.id):
+    for payer in payers:
         found = sums.get(payer)
         current, new = (
             (Decimal(0), Decimal(0)) if found is None else (found.current, found.proposed)
