@@ -349,7 +349,8 @@ async def _workspace(db: Database, root_admin: Actor, tenant: Tenant, spec: Tena
                     include_descendants=n % 2 == 0,
                     status=status,
                     progress=progress,
-                    row_count=size if finished else None,
+                    # Rows are an int, bytes a bigint.
+                    row_count=size % 2**31 if finished and size is not None else None,
                     byte_size=size,
                     error="It broke." if status is ReportStatus.FAILED else None,
                     completed_at=datetime(2026, 1, 3, 8, tzinfo=UTC) if finished else None,

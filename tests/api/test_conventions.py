@@ -115,9 +115,9 @@ async def test_unexpected_errors_are_masked_and_logged_with_the_request_id(
         raise RuntimeError("database password is hunter2")
 
     monkeypatch.setattr(tenants_repo, "visible_page", explode)
-    # ``sponsorOperators`` does not compile: the operation runs on the resolver path, which
+    # ``settingSources`` does not compile: the operation runs on the resolver path, which
     # fails.
-    query = "{ tenants { totalCount edges { node { sponsorOperators { name } } } } }"
+    query = "{ tenants { totalCount edges { node { settingSources { name } } } } }"
     with caplog.at_level(logging.ERROR, logger="tenantry.api"):
         response = await gql.post(query, token=world.root_admin.token)
     body = response.json()

@@ -128,7 +128,7 @@ async def figures(db: Database) -> dict[str, object]:
             result[f"totals-{subtree}"] = {(o.id, k): s for (o, k), s in sums.items()}
             for owner in owners:
                 page = await usage_repo.endpoint_rows(
-                    session, owner, WINDOW, PageRequest(first=100)
+                    session, move.EVERYONE, owner, WINDOW, PageRequest(first=100)
                 )
                 result[f"rows-{subtree}-{owner.id}"] = page.items
         owners = [UsageOwner("customer", c) for c in customer_ids]

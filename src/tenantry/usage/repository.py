@@ -372,8 +372,11 @@ async def endpoint_rows(
     return page.cut(rows)
 
 
-async def endpoint_row_count(session: AsyncSession, owner: UsageOwner, window: Window) -> int:
-    stmt = queries.endpoint_row_count(records_with_cost(owner, window))
+async def endpoint_row_count(
+    session: AsyncSession, scope: Scope, owner: UsageOwner, window: Window
+) -> int:
+    """How many rows ``endpoint_rows`` lists in all (of the endpoints the scope sees)."""
+    stmt = queries.endpoint_row_count(records_with_cost(owner, window, record_filter(scope)))
     return int(await session.scalar(stmt) or 0)
 
 

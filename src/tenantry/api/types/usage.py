@@ -143,7 +143,9 @@ class UsageSummary:
 
         async def count() -> int:
             async with context.db.read() as session:
-                return await repo.endpoint_row_count(session, self._owner, self._window)
+                return await repo.endpoint_row_count(
+                    session, context.actor.scope, self._owner, self._window
+                )
 
         return EndpointUsageConnection(
             edges=edges, page_info=page_info([e.cursor for e in edges], page), _count=count
