@@ -14,14 +14,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import procrastinate
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tenantry.api.compiler.extension import PATH_HEADER
-from tenantry.app import create_app
 from tenantry.customers import service as customers
 from tenantry.customers.service import NewCustomer
 from tenantry.db.engine import Database
@@ -29,10 +27,9 @@ from tenantry.ledger import repository as ledger_repo
 from tenantry.ledger import service as ledger
 from tenantry.ledger.models import SystemPurpose, TransactionKind
 from tenantry.ledger.service import Leg
-from tenantry.settings import Settings
 from tenantry.tariffs.models import UsageKind
 from tenantry.tenants.models import SubscriptionType
-from tests.api.test_compiled_reads import TenantSpec, _customers, _usage
+from tests.api.test_compiled_reads import TenantSpec, _customers, _usage, path_clients
 from tests.fixtures.factories import create_tenant, platform_principal
 from tests.fixtures.graphql import GraphQLClient
 from tests.fixtures.money import create_tariff, per_mb
@@ -93,18 +90,8 @@ class Paths:
 
 @pytest.fixture
 async def paths(db: Database, database_url: str, jobs: procrastinate.App) -> AsyncIterator[Paths]:
-    clients = []
-    for compiled in (True, False):
-        app = create_app(
-            Settings(database_url=database_url, compiled_reads=compiled), db=db, jobs=jobs
-        )
-        transport = httpx.ASGITransport(app=app)
-        clients.append(httpx.AsyncClient(transport=transport, base_url="http://testserver"))
-    try:
-        yield Paths(GraphQLClient(clients[0]), GraphQLClient(clients[1]))
-    finally:
-        for client in clients:
-            await client.aclose()
+    async with path_clients(db, database_url, jobs) as (compiled, resolver):
+        yield Paths(compiled, resolver)
 
 
 _monikers = itertools.count(1)

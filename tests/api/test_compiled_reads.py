@@ -6,6 +6,7 @@ selections over the compiled fields (aliases, fragments, @skip/@include,
 first/after/last/before, __typename) and several callers; both paths must give the same JSON.
 """
 
+import contextlib
 import dataclasses
 import itertools
 from collections.abc import AsyncIterator, Callable
@@ -88,8 +89,11 @@ async def _outcome(
     return response.headers.get(PATH_HEADER), response.json()
 
 
-@pytest.fixture
-async def paths(db: Database, database_url: str, jobs: procrastinate.App) -> AsyncIterator[Paths]:
+@contextlib.asynccontextmanager
+async def path_clients(
+    db: Database, database_url: str, jobs: procrastinate.App
+) -> AsyncIterator[tuple[GraphQLClient, GraphQLClient]]:
+    """Clients of two apps on one database: the compiled read path's, then the resolver's."""
     clients = []
     for compiled in (True, False):
         app = create_app(
@@ -98,10 +102,16 @@ async def paths(db: Database, database_url: str, jobs: procrastinate.App) -> Asy
         transport = httpx.ASGITransport(app=app)
         clients.append(httpx.AsyncClient(transport=transport, base_url="http://testserver"))
     try:
-        yield Paths(GraphQLClient(clients[0]), GraphQLClient(clients[1]))
+        yield GraphQLClient(clients[0]), GraphQLClient(clients[1])
     finally:
         for client in clients:
             await client.aclose()
+
+
+@pytest.fixture
+async def paths(db: Database, database_url: str, jobs: procrastinate.App) -> AsyncIterator[Paths]:
+    async with path_clients(db, database_url, jobs) as (compiled, resolver):
+        yield Paths(compiled, resolver)
 
 
 # --- random trees -------------------------------------------------------------------
